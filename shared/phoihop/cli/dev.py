@@ -1,0 +1,98 @@
+"""``phoihop dev up|down|status``: the local stack for development and demos."""
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from phoihop import stack
+from phoihop.cli import EXIT_UNAVAILABLE
+from phoihop.i18n import t
+
+console = Console(stderr=True)
+
+
+def require_rabbitmq():
+    """Exit with a clear message (no traceback) when RabbitMQ is unreachable."""
+    problem = stack.check_rabbitmq()
+    if problem is None:
+        return
+    console.print(
+        t(
+            f"[red]Không kết nối được RabbitMQ tại {stack.amqp_uri_masked()}[/]: {problem}",
+            f"[red]Cannot reach RabbitMQ at {stack.amqp_uri_masked()}[/]: {problem}",
+        )
+    )
+    console.print(
+        t(
+            "Cài và chạy RabbitMQ trên máy này:\n"
+            "  sudo apt-get install rabbitmq-server && sudo rabbitmq-server -detached\n"
+            "hoặc với Docker:\n"
+            "  docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management\n"
+            "hoặc đặt AMQP_URI trỏ tới máy chủ RabbitMQ của bạn.",
+            "Install and start RabbitMQ on this machine:\n"
+            "  sudo apt-get install rabbitmq-server && sudo rabbitmq-server -detached\n"
+            "or with Docker:\n"
+            "  docker run -d -p 5672:5672 -p 15672:15672 rabbitmq:3-management\n"
+            "or set AMQP_URI to your RabbitMQ server.",
+        )
+    )
+    sys.exit(EXIT_UNAVAILABLE)
+
+
+@click.group("dev")
+def dev():
+    """Môi trường chạy cục bộ (Local stack)."""
+
+
+@dev.command("up")
+@click.argument("services", nargs=-1)
+@click.option("--wait/--no-wait", default=True, help="wait until every service answers")
+def up(services, wait):
+    """Khởi động SecantusDB và các dịch vụ (Start the database and services)."""
+    require_rabbitmq()
+    names = stack.up(list(services) or None)
+    console.print(t("Đã khởi động: ", "Started: ") + ", ".join(["secantusdb", *names]))
+    if wait:
+        pending = stack.wait_healthy(names, timeout=90)
+        if pending:
+            console.print(
+                t("[red]Chưa sẵn sàng:[/] ", "[red]Not ready:[/] ")
+                + ", ".join(pending)
+                + t(" (xem var/log/)", " (see var/log/)")
+            )
+            sys.exit(1)
+    _print_status()
+
+
+@dev.command("down")
+def down():
+    """Dừng các dịch vụ và SecantusDB (Stop services and the database)."""
+    stopped = stack.down()
+    console.print(t("Đã dừng: ", "Stopped: ") + (", ".join(stopped) or "-"))
+
+
+@dev.command("status")
+def status():
+    """Trạng thái từng tiến trình (Status of each process)."""
+    require_rabbitmq()
+    _print_status()
+
+
+def _print_status():
+    table = Table(title=t("Trạng thái hệ thống", "Stack status"))
+    for column in (t("Tiến trình", "Process"), "PID", t("Sức khỏe", "Health"), "Log"):
+        table.add_column(column)
+    for item in stack.status():
+        if item.healthy:
+            health = t("[green]tốt[/]", "[green]ok[/]")
+        elif item.running:
+            health = t("[yellow]không trả lời[/]", "[yellow]no answer[/]")
+        else:
+            health = t("[red]không chạy[/]", "[red]not running[/]")
+        table.add_row(item.name, str(item.pid or "-"), health, str(item.log))
+    console.print(table)
+
+
+commands = (dev,)

@@ -1,0 +1,3 @@
+"""CLI commands (reports)."""
+
+commands = ()

@@ -1,0 +1,5 @@
+"""Event types emitted by the press service."""
+
+from marshmallow import Schema, fields  # noqa: F401
+
+from phoihop.events import event_type  # noqa: F401
