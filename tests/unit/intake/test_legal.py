@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from phoihop.errors import NotFound, ValidationError
 from phoihop.legal import (
     DEFAULT_PATH,
