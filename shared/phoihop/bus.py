@@ -12,12 +12,13 @@
 - ``DeadLetters`` lists and replays what sits in a dead-letter queue.
 """
 
+import collections
 import json
 import socket
 import threading
 import time
 import traceback
-from datetime import UTC, datetime
+from datetime import timedelta
 from functools import partial
 
 import eventlet
@@ -40,6 +41,7 @@ from phoihop.constants import (
     RELAY_BATCH_SIZE,
     RELAY_IDLE_POLL_SECONDS,
     RELAY_LEASE_SECONDS,
+    RELAY_SWEEP_GRACE_SECONDS,
 )
 from phoihop.errors import UnknownEventType, ValidationError
 from phoihop.events import load_envelope
@@ -80,37 +82,54 @@ def confirmed_connection(uri):
     return Connection(uri, transport_options={"confirm_publish": True}, heartbeat=30)
 
 
-RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 2}
+RETRY_POLICY = {
+    "max_retries": 3,
+    "interval_start": 0.2,
+    "interval_step": 0.5,
+    "interval_max": 2,
+}
 
 
 class OutboxRelay:
     """Publishes a service's outbox to the events exchange.
 
+    Two paths lead to the broker. The fast one: after a transaction commits,
+    the store hands its records over and the relay publishes them at once,
+    in commit order. The sweep: every ``RELAY_IDLE_POLL_SECONDS`` the relay
+    looks for records still unsent after ``RELAY_SWEEP_GRACE_SECONDS`` (those
+    of a process that crashed between commit and publish, or written by a
+    relay-less writer) and claims them with a lease, so that two instances of
+    a service do not publish the same record at the same moment.
+
     Usable inside a nameko container (``start`` with the container's
     ``spawn_managed_thread``) or on its own in a plain thread (tests, tools).
-    Records are claimed with a lease before publishing, so two instances of a
-    service do not publish the same record at the same moment; a record whose
-    lease ran out (its relay died) is claimed again.
     """
 
-    def __init__(self, db, amqp_uri, exchange, name="relay"):
+    def __init__(self, db, amqp_uri, exchange, name="relay", sweep_grace=None):
         self.db = db
         self.outbox = db[OUTBOX_COLLECTION]
         self.amqp_uri = amqp_uri
         self.exchange = events_exchange(exchange)
         self.name = name
         self.owner = f"{name}@{socket.gethostname()}:{id(self)}"
+        self.sweep_grace = (
+            RELAY_SWEEP_GRACE_SECONDS if sweep_grace is None else sweep_grace
+        )
+        self._handed = collections.deque()
         self._wake = threading.Event()
         self._running = False
         self._thread = None
         self._connection = None
         self._producer = None
+        self._last_sweep = 0.0
         self.published = 0
 
     def start(self, spawn=None):
         self._running = True
         if spawn is None:
-            self._thread = threading.Thread(target=self.run, name=f"relay-{self.name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self.run, name=f"relay-{self.name}", daemon=True
+            )
             self._thread.start()
         else:
             self._thread = spawn(self.run)
@@ -130,20 +149,29 @@ class OutboxRelay:
     def wake(self):
         self._wake.set()
 
+    def hand_over(self, records):
+        self._handed.extend(records)
+        self._wake.set()
+
     def run(self):
         failures = 0
         while self._running:
             try:
-                count = self.publish_pending()
+                count = self.publish_handed()
+                if time.monotonic() - self._last_sweep >= RELAY_IDLE_POLL_SECONDS:
+                    count += self.publish_pending()
+                    self._last_sweep = time.monotonic()
                 failures = 0
             except (OSError, OperationalError, PyMongoError) as exc:
                 failures += 1
                 delay = min(0.2 * 2**failures, 5.0)
-                log.warning("relay_error", relay=self.name, error=str(exc), retry_in=delay)
+                log.warning(
+                    "relay_error", relay=self.name, error=str(exc), retry_in=delay
+                )
                 self._close()
                 time.sleep(delay)
                 continue
-            if count == 0:
+            if count == 0 and not self._handed:
                 self._wake.wait(RELAY_IDLE_POLL_SECONDS)
                 self._wake.clear()
 
@@ -164,34 +192,54 @@ class OutboxRelay:
         self._connection = None
         self._producer = None
 
+    def publish_handed(self):
+        """Publish the records handed over by committed transactions."""
+        if not self._handed:
+            return 0
+        batch = []
+        while self._handed and len(batch) < RELAY_BATCH_SIZE:
+            batch.append(self._handed.popleft())
+        try:
+            self._publish(batch)
+        except BaseException:
+            # Put the batch back in front: it is published on the next turn
+            # (or by the sweep, if this process dies first).
+            self._handed.extendleft(reversed(batch))
+            raise
+        self._mark_sent(batch)
+
+        return len(batch)
+
     def claim(self, limit=RELAY_BATCH_SIZE):
-        """Lease up to ``limit`` pending records to this relay, oldest first."""
+        """Lease up to ``limit`` stale pending records to this relay."""
         now = utcnow()
-        claimable = {
-            "sent_at": None,
-            "$or": [{"lease_until": {"$exists": False}}, {"lease_until": {"$lt": now}}],
-        }
-        ids = [
-            doc["_id"]
-            for doc in self.outbox.find(claimable, {"_id": 1})
+        cutoff = now - timedelta(seconds=self.sweep_grace)
+        candidates = list(
+            self.outbox.find({"sent_at": None, "created_at": {"$lte": cutoff}})
             .sort("_id", ASCENDING)
             .limit(limit)
+        )
+        ids = [
+            doc["_id"]
+            for doc in candidates
+            if doc.get("lease_until") is None or doc["lease_until"] < now
         ]
         if not ids:
             return []
-        lease = datetime.fromtimestamp(now.timestamp() + RELAY_LEASE_SECONDS, UTC)
+        lease = now + timedelta(seconds=RELAY_LEASE_SECONDS)
         self.outbox.update_many(
-            {"_id": {"$in": ids}, **claimable},
+            {"_id": {"$in": ids}, "sent_at": None},
             {"$set": {"lease_until": lease, "lease_owner": self.owner}},
         )
 
         return list(
-            self.outbox.find({"_id": {"$in": ids}, "lease_owner": self.owner, "sent_at": None})
-            .sort("_id", ASCENDING)
+            self.outbox.find(
+                {"_id": {"$in": ids}, "lease_owner": self.owner, "sent_at": None}
+            ).sort("_id", ASCENDING)
         )
 
     def publish_pending(self, stop_after_publish=False):
-        """Publish one batch; returns how many records were published.
+        """Sweep: publish one batch of stale records; returns how many.
 
         ``stop_after_publish`` publishes without marking the records sent, as
         a crash right after the broker's confirm would; tests use it.
@@ -199,8 +247,15 @@ class OutboxRelay:
         records = self.claim()
         if not records:
             return 0
-        producer = self._ensure_producer()
+        self._publish(records)
+        if not stop_after_publish:
+            self._mark_sent(records)
+        log.info("outbox_swept", relay=self.name, count=len(records))
 
+        return len(records)
+
+    def _publish(self, records):
+        producer = self._ensure_producer()
         for record in records:
             envelope = record["envelope"]
             producer.publish(
@@ -213,16 +268,15 @@ class OutboxRelay:
                 retry_policy=RETRY_POLICY,
             )
             self.published += 1
-        if stop_after_publish:
-            return len(records)
 
+    def _mark_sent(self, records):
         self.outbox.update_many(
             {"_id": {"$in": [record["_id"] for record in records]}},
-            {"$set": {"sent_at": utcnow()}, "$unset": {"lease_until": "", "lease_owner": ""}},
+            {
+                "$set": {"sent_at": utcnow()},
+                "$unset": {"lease_until": "", "lease_owner": ""},
+            },
         )
-        log.debug("outbox_published", relay=self.name, count=len(records))
-
-        return len(records)
 
 
 def declare_consumer_queues(channel, queue, max_attempts, retry_delays):
@@ -262,7 +316,9 @@ class EventSubscriber(Consumer):
     losing it.
     """
 
-    def __init__(self, *keys, max_attempts=DEFAULT_MAX_ATTEMPTS, retry_delays=None, **kwargs):
+    def __init__(
+        self, *keys, max_attempts=DEFAULT_MAX_ATTEMPTS, retry_delays=None, **kwargs
+    ):
         if not keys:
             raise ValueError("subscribe() needs at least one routing key")
         self.keys = keys
@@ -286,7 +342,9 @@ class EventSubscriber(Consumer):
         with Connection(self.amqp_uri) as connection:
             channel = connection.default_channel
             exchange(channel).declare()
-            declare_consumer_queues(channel, self.queue_name, self.max_attempts, self.retry_delays)
+            declare_consumer_queues(
+                channel, self.queue_name, self.max_attempts, self.retry_delays
+            )
         self.publisher = _SharedPublisher.for_uri(self.amqp_uri)
         super().setup()
 
@@ -317,7 +375,9 @@ class EventSubscriber(Consumer):
         if store is not None and store.db[INBOX_COLLECTION].find_one(
             {"_id": inbox_id(self.queue_name, event["id"])}
         ):
-            log.info("event_duplicate_skipped", queue=self.queue_name, event_id=event["id"])
+            log.info(
+                "event_duplicate_skipped", queue=self.queue_name, event_id=event["id"]
+            )
             self.queue_consumer.ack_message(message)
             return
 
@@ -334,7 +394,9 @@ class EventSubscriber(Consumer):
             self, (event,), {}, context_data=context_data, handle_result=handle_result
         )
 
-    def handle_result(self, message, body, event, attempts, worker_ctx, result=None, exc_info=None):
+    def handle_result(
+        self, message, body, event, attempts, worker_ctx, result=None, exc_info=None
+    ):
         if exc_info is not None and isinstance(exc_info[1], AlreadyProcessed):
             exc_info = None
         try:
@@ -377,13 +439,19 @@ class EventSubscriber(Consumer):
             self.publisher.publish(
                 body,
                 routing_key=retry_queue_name(self.queue_name, attempts),
-                headers={**(message.headers or {}), HEADER_ATTEMPTS: attempts, HEADER_ERROR: error},
+                headers={
+                    **(message.headers or {}),
+                    HEADER_ATTEMPTS: attempts,
+                    HEADER_ERROR: error,
+                },
             )
             return
         self._dead_letter(message, body, error, attempts)
 
     def _dead_letter(self, message, body, error, attempts):
-        log.error("event_dead_lettered", queue=self.queue_name, attempts=attempts, error=error)
+        log.error(
+            "event_dead_lettered", queue=self.queue_name, attempts=attempts, error=error
+        )
         self.publisher.publish(
             body,
             routing_key=dead_letter_queue_name(self.queue_name),

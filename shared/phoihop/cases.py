@@ -20,8 +20,17 @@ ESCALATED = "escalated"
 REJECTED = "rejected"
 MERGED = "merged"
 
-MAIN_STATES = (RECEIVED, TRIAGED, ASSIGNED, VERIFYING, APPRAISED, DECIDED, HANDLING,
-               RESOLVED, CLOSED)
+MAIN_STATES = (
+    RECEIVED,
+    TRIAGED,
+    ASSIGNED,
+    VERIFYING,
+    APPRAISED,
+    DECIDED,
+    HANDLING,
+    RESOLVED,
+    CLOSED,
+)
 SIDE_STATES = (ESCALATED, REJECTED, MERGED)
 STATES = MAIN_STATES + SIDE_STATES
 
@@ -85,7 +94,9 @@ def check_transition(current, target, case_id=None):
     if not can_transition(current, target):
         allowed = allowed_from(current)
         raise IllegalTransition(
-            f"case {case_id or ''} cannot go from {current!r} to {target!r}".replace("  ", " "),
+            f"case {case_id or ''} cannot go from {current!r} to {target!r}".replace(
+                "  ", " "
+            ),
             {
                 "state": f"current state is {current!r}; allowed next: "
                 + (", ".join(allowed) or "none")

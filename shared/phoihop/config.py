@@ -26,10 +26,14 @@ from phoihop.constants import (
 from phoihop.errors import ConfigError
 
 # ${VAR} or ${VAR:default}; the default may be empty and may contain colons.
-_ENV_PATTERN = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>[^}]*))?\}")
+_ENV_PATTERN = re.compile(
+    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<default>[^}]*))?\}"
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = Path(os.environ.get("PHOIHOP_CONFIG_DIR", PROJECT_ROOT / "deploy" / "config"))
+CONFIG_DIR = Path(
+    os.environ.get("PHOIHOP_CONFIG_DIR", PROJECT_ROOT / "deploy" / "config")
+)
 
 
 class BaseConfigSchema(Schema):
@@ -39,18 +43,25 @@ class BaseConfigSchema(Schema):
         unknown = INCLUDE
 
     AMQP_URI = fields.String(
-        required=True, validate=validate.Regexp(r"^amqps?://", error="must start with amqp://")
+        required=True,
+        validate=validate.Regexp(r"^amqps?://", error="must start with amqp://"),
     )
     MONGODB_URI = fields.String(
         required=True,
-        validate=validate.Regexp(r"^mongodb(\+srv)?://", error="must start with mongodb://"),
+        validate=validate.Regexp(
+            r"^mongodb(\+srv)?://", error="must start with mongodb://"
+        ),
     )
     DB_PREFIX = fields.String(
         load_default="phoihop",
-        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="letters, digits, - and _ only"),
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{1,40}$", error="letters, digits, - and _ only"
+        ),
     )
     EVENTS_EXCHANGE = fields.String(load_default=EVENTS_EXCHANGE)
-    max_workers = fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
+    max_workers = fields.Integer(
+        load_default=10, validate=validate.Range(min=1, max=1000)
+    )
 
 
 def substitute_env(text, environ=None):
@@ -108,7 +119,9 @@ def read_config_file(path, environ=None):
     except FileNotFoundError as exc:
         raise ConfigError(f"configuration file {path} does not exist") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"configuration file {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(
+            f"configuration file {path} is not valid YAML: {exc}"
+        ) from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"configuration file {path} must hold a mapping of keys")
 

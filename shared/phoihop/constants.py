@@ -21,6 +21,9 @@ EXCHANGE_KEY = "EVENTS_EXCHANGE"
 RELAY_BATCH_SIZE = 200
 RELAY_IDLE_POLL_SECONDS = 0.5
 RELAY_LEASE_SECONDS = 30.0
+# A record unsent this long after commit is taken by the sweep: its writer
+# died before publishing it (or never had a relay).
+RELAY_SWEEP_GRACE_SECONDS = 5.0
 
 # Consumers: attempts before a message goes to the dead-letter queue, and the
 # back-off before each retry.

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from kombu import Connection, Queue
 
 from phoihop.bus import confirmed_connection, dead_letter_queue_name
-from phoihop.constants import HEADER_ATTEMPTS, HEADER_ERROR, HEADER_FAILED_AT, HEADER_QUEUE
+from phoihop.constants import (
+    HEADER_ATTEMPTS,
+    HEADER_ERROR,
+    HEADER_FAILED_AT,
+    HEADER_QUEUE,
+)
 
 
 @dataclass
@@ -55,7 +60,9 @@ class DeadLetters:
         with Connection(self.amqp_uri) as connection:
             channel = connection.channel()
             try:
-                _, count, _ = channel.queue_declare(dead_letter_queue_name(queue), passive=True)
+                _, count, _ = channel.queue_declare(
+                    dead_letter_queue_name(queue), passive=True
+                )
             except Exception:  # noqa: BLE001 - a queue never declared holds nothing
                 return 0
             return count

@@ -51,7 +51,9 @@ class ActorSchema(Schema):
         unknown = RAISE
 
     agency = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    officer = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    officer = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
 
 
 class EnvelopeSchema(Schema):
@@ -208,7 +210,9 @@ def load_envelope(envelope):
     try:
         loaded = EnvelopeSchema().load(envelope)
     except SchemaError as exc:
-        raise ValidationError("invalid event envelope", _prefix_errors(exc.messages, "event")) from exc
+        raise ValidationError(
+            "invalid event envelope", _prefix_errors(exc.messages, "event")
+        ) from exc
     loaded["id"] = str(loaded["id"])
     if loaded["type"] in registry:
         validate_payload(loaded["type"], loaded["payload"], loaded["version"])

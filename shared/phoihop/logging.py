@@ -16,8 +16,12 @@ from nameko.extensions import DependencyProvider
 
 _configured = False
 
-_URI_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
-_SECRET_KEYS = re.compile(r"(password|passwd|secret|token|api_key|apikey|authorization)", re.I)
+_URI_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@"
+)
+_SECRET_KEYS = re.compile(
+    r"(password|passwd|secret|token|api_key|apikey|authorization)", re.I
+)
 MASK = "***"
 
 
@@ -65,10 +69,14 @@ def configure_logging(service=None, level="INFO", json=None, force=False):
         processors=[
             *shared,
             structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info if json else structlog.dev.set_exc_info,
+            structlog.processors.format_exc_info
+            if json
+            else structlog.dev.set_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(level)
+        ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
@@ -78,7 +86,10 @@ def configure_logging(service=None, level="INFO", json=None, force=False):
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                renderer,
+            ],
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         )
     )

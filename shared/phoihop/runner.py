@@ -13,7 +13,15 @@ import signal
 from phoihop.config import load_service_config
 from phoihop.logging import configure_logging, get_logger
 
-SERVICES = ("intake", "routing", "consultation", "press", "reporting", "adapters", "gateway")
+SERVICES = (
+    "intake",
+    "routing",
+    "consultation",
+    "press",
+    "reporting",
+    "adapters",
+    "gateway",
+)
 
 
 def service_class(name):

@@ -89,7 +89,11 @@ def _spawn(name, argv, env):
         (VAR / folder).mkdir(parents=True, exist_ok=True)
     log = open(_log_file(name), "ab")  # noqa: SIM115 - handed to the child
     process = subprocess.Popen(
-        argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT,
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=PROJECT_ROOT,
         start_new_session=True,
     )
     _pid_file(name).write_text(str(process.pid))
@@ -104,8 +108,17 @@ def start_database(wait_seconds=30):
     server = Path(sys.executable).parent / "secantusd-py"
     pid = _spawn(
         "secantusdb",
-        [str(server), "--host", "127.0.0.1", "--port", str(db_port()),
-         "--storage-path", str(VAR / "db"), "--log-level", "WARNING"],
+        [
+            str(server),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(db_port()),
+            "--storage-path",
+            str(VAR / "db"),
+            "--log-level",
+            "WARNING",
+        ],
         os.environ.copy(),
     )
     deadline = time.monotonic() + wait_seconds
@@ -124,7 +137,11 @@ def service_env():
 
 
 def available_services():
-    return [name for name in SERVICES if (PROJECT_ROOT / "services" / name / "service.py").exists()]
+    return [
+        name
+        for name in SERVICES
+        if (PROJECT_ROOT / "services" / name / "service.py").exists()
+    ]
 
 
 def start_service(name, env=None):
@@ -182,7 +199,9 @@ def status(with_health=True):
             healthy = _port_open("127.0.0.1", db_port())
         elif pid and with_health:
             healthy = health(name)
-        result.append(ProcessStatus(name, pid, pid is not None, healthy, _log_file(name)))
+        result.append(
+            ProcessStatus(name, pid, pid is not None, healthy, _log_file(name))
+        )
     return result
 
 

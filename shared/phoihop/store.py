@@ -38,7 +38,7 @@ CTX_ACTOR = "phoihop_actor"
 
 BUS_INDEXES = {
     OUTBOX_COLLECTION: [
-        IndexModel([("sent_at", ASCENDING), ("_id", ASCENDING)], name="pending"),
+        IndexModel([("sent_at", ASCENDING), ("created_at", ASCENDING)], name="pending"),
         IndexModel([("event_id", ASCENDING)], name="event_id"),
     ],
     INBOX_COLLECTION: [IndexModel([("processed_at", ASCENDING)], name="processed_at")],
@@ -96,6 +96,7 @@ class Transaction:
         self.session = session
         self.origin = origin
         self.events = []
+        self.records = []
 
     def emit(
         self,
@@ -118,7 +119,9 @@ class Transaction:
             classification=classification,
             version=version,
         )
-        write_outbox(self.db, envelope, agencies, session=self.session)
+        self.records.extend(
+            write_outbox(self.db, envelope, agencies, session=self.session)
+        )
         self.events.append(envelope)
 
         return envelope
@@ -141,6 +144,8 @@ def write_outbox(db, envelope, agencies=(), session=None):
         for key in keys
     ]
     db[OUTBOX_COLLECTION].insert_many(records, session=session, ordered=True)
+
+    return records
 
 
 class ServiceStore:
@@ -168,15 +173,18 @@ class ServiceStore:
                 if consumer and event_id:
                     try:
                         self.db[INBOX_COLLECTION].insert_one(
-                            {"_id": inbox_id(consumer, event_id), "processed_at": utcnow()},
+                            {
+                                "_id": inbox_id(consumer, event_id),
+                                "processed_at": utcnow(),
+                            },
                             session=session,
                         )
                     except DuplicateKeyError as exc:
                         raise AlreadyProcessed(event_id) from exc
                 tx = Transaction(self.db, session, self.origin)
                 yield tx
-        if tx.events:
-            self._provider.wake_relay()
+        if tx.records:
+            self._provider.hand_over(tx.records)
 
     def emit(self, name, payload, **kwargs):
         """Emit an event with no other state change, in its own transaction."""
@@ -184,7 +192,9 @@ class ServiceStore:
             return tx.emit(name, payload, **kwargs)
 
     def is_processed(self, consumer, event_id):
-        found = self.db[INBOX_COLLECTION].find_one({"_id": inbox_id(consumer, event_id)})
+        found = self.db[INBOX_COLLECTION].find_one(
+            {"_id": inbox_id(consumer, event_id)}
+        )
         return found is not None
 
     def mark_processed(self, consumer, event_id):
@@ -245,9 +255,10 @@ class Store(DependencyProvider):
     def kill(self):
         self.stop()
 
-    def wake_relay(self):
+    def hand_over(self, records):
+        """Give committed outbox records to the relay to publish now."""
         if self.relay:
-            self.relay.wake()
+            self.relay.hand_over(records)
 
     def get_dependency(self, worker_ctx):
         return ServiceStore(self, worker_ctx.context_data)

@@ -21,8 +21,6 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote, urlparse, urlunparse
 
-import requests
-
 LOCAL_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 
 
@@ -58,9 +56,19 @@ class SecantusServer:
         server = Path(sys.executable).parent / "secantusd-py"
         self.log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [str(server), "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", str(self.data_dir), "--log-level", "WARNING"],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                str(server),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                str(self.data_dir),
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -105,10 +113,14 @@ def create_vhost(vhost, user="guest"):
     if ctl is None:
         return False
     try:
-        subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60
+        )
         subprocess.run(
             [ctl, "set_permissions", "-p", vhost, user, ".*", ".*", ".*"],
-            check=True, capture_output=True, timeout=60,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
     except (subprocess.SubprocessError, OSError):
         return False
@@ -155,7 +167,9 @@ class TestEnvironment:
         if docker_available():
             from testcontainers.mongodb import MongoDbContainer
 
-            container = MongoDbContainer("mongo:7").with_command("--replSet rs0 --bind_ip_all")
+            container = MongoDbContainer("mongo:7").with_command(
+                "--replSet rs0 --bind_ip_all"
+            )
             container.start()
             self._cleanups.append(container.stop)
             host = container.get_container_host_ip()
@@ -191,8 +205,10 @@ def _initiate_replica_set(uri, host, port):
 
     client = MongoClient(uri)
     try:
-        client.admin.command("replSetInitiate", {"_id": "rs0", "members": [
-            {"_id": 0, "host": f"{host}:{port}"}]})
+        client.admin.command(
+            "replSetInitiate",
+            {"_id": "rs0", "members": [{"_id": 0, "host": f"{host}:{port}"}]},
+        )
     except Exception:  # noqa: BLE001 - already initiated
         pass
     client.close()

@@ -6,7 +6,6 @@ import time
 
 import pytest
 from nameko.rpc import rpc
-
 from phoihop.bus import OutboxRelay, subscribe
 from phoihop.config import exchange_name
 from phoihop.deadletters import DeadLetters
@@ -65,7 +64,9 @@ def test_invalid_payload_is_refused_at_publish_naming_the_field():
     assert "payload.sequence" in refused.value.fields
 
 
-def test_event_emitted_in_transaction_reaches_consumer_once(container_factory, service_config):
+def test_event_emitted_in_transaction_reaches_consumer_once(
+    container_factory, service_config
+):
     producer = container_factory(ProducerService, service_config)
     consumer = container_factory(ConsumerService, service_config)
     consumer.start()
@@ -92,24 +93,32 @@ def test_relay_crash_after_publish_still_delivers_exactly_once(
     write_outbox(db, envelope)
 
     # The first relay publishes, then "crashes" before marking the record sent.
-    crashed = OutboxRelay(db, service_config["AMQP_URI"], exchange_name(service_config))
+    crashed = OutboxRelay(
+        db, service_config["AMQP_URI"], exchange_name(service_config), sweep_grace=0
+    )
     assert crashed.publish_pending(stop_after_publish=True) == 1
     crashed._close()
     db.outbox.update_many({}, {"$unset": {"lease_until": "", "lease_owner": ""}})
 
     # The restarted relay publishes the same record again and marks it.
-    restarted = OutboxRelay(db, service_config["AMQP_URI"], exchange_name(service_config))
+    restarted = OutboxRelay(
+        db, service_config["AMQP_URI"], exchange_name(service_config), sweep_grace=0
+    )
     assert restarted.publish_pending() == 1
     restarted._close()
 
-    consumer_db = get_database(client, database_name(service_config["DB_PREFIX"], "consumer"))
+    consumer_db = get_database(
+        client, database_name(service_config["DB_PREFIX"], "consumer")
+    )
     assert wait_for(lambda: consumer_db.seen.count_documents({}) == 1)
     time.sleep(1.0)
     assert consumer_db.seen.count_documents({}) == 1
     assert db.outbox.count_documents({"sent_at": None}) == 0
 
 
-def test_relay_stopped_before_publish_delivers_after_restart(container_factory, service_config):
+def test_relay_stopped_before_publish_delivers_after_restart(
+    container_factory, service_config
+):
     consumer = container_factory(ConsumerService, service_config)
     consumer.start()
     client = make_client(service_config["MONGODB_URI"])
@@ -118,7 +127,9 @@ def test_relay_stopped_before_publish_delivers_after_restart(container_factory, 
     time.sleep(0.5)
     assert received == []
 
-    relay = OutboxRelay(db, service_config["AMQP_URI"], exchange_name(service_config))
+    relay = OutboxRelay(
+        db, service_config["AMQP_URI"], exchange_name(service_config), sweep_grace=0
+    )
     relay.start()
     try:
         assert wait_for(lambda: len(received) == 1)
@@ -138,12 +149,16 @@ def test_failing_message_goes_to_dead_letter_queue_and_replays(
     write_outbox(db, poison)
     for sequence in range(2, 6):
         write_outbox(db, build_event("platform.ping", {"sequence": sequence}))
-    relay = OutboxRelay(db, service_config["AMQP_URI"], exchange_name(service_config))
+    relay = OutboxRelay(
+        db, service_config["AMQP_URI"], exchange_name(service_config), sweep_grace=0
+    )
     relay.publish_pending()
     relay._close()
 
     # The others flow while the poison one is retried and dead-lettered.
-    consumer_db = get_database(client, database_name(service_config["DB_PREFIX"], "consumer"))
+    consumer_db = get_database(
+        client, database_name(service_config["DB_PREFIX"], "consumer")
+    )
     assert wait_for(lambda: consumer_db.seen.count_documents({}) == 4)
     letters = DeadLetters(service_config["AMQP_URI"])
     assert wait_for(lambda: letters.count("consumer.handle_ping") == 1)

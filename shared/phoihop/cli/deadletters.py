@@ -35,8 +35,13 @@ def list_letters(queue, as_json):
     client = DeadLetters(amqp_uri())
     queues = [queue] if queue else known_queues()
     table = Table(title=t("Thư lỗi", "Dead letters"))
-    for column in (t("Hàng đợi", "Queue"), t("Sự kiện", "Event"), t("Loại", "Type"),
-                   t("Số lần", "Attempts"), t("Lỗi", "Error")):
+    for column in (
+        t("Hàng đợi", "Queue"),
+        t("Sự kiện", "Event"),
+        t("Loại", "Type"),
+        t("Số lần", "Attempts"),
+        t("Lỗi", "Error"),
+    ):
         table.add_column(column)
     total = 0
     for name in queues:
@@ -47,8 +52,13 @@ def list_letters(queue, as_json):
             if as_json:
                 click.echo(json.dumps(letter.__dict__, ensure_ascii=False, default=str))
             else:
-                table.add_row(name, letter.event_id or "-", letter.event_type or "-",
-                              str(letter.attempts), letter.error[-200:])
+                table.add_row(
+                    name,
+                    letter.event_id or "-",
+                    letter.event_type or "-",
+                    str(letter.attempts),
+                    letter.error[-200:],
+                )
     if not as_json:
         console.print(table)
         console.print(t(f"Tổng cộng: {total}", f"Total: {total}"))

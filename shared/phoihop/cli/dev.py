@@ -18,10 +18,11 @@ def require_rabbitmq():
     problem = stack.check_rabbitmq()
     if problem is None:
         return
+    where = stack.amqp_uri_masked()
     console.print(
         t(
-            f"[red]Không kết nối được RabbitMQ tại {stack.amqp_uri_masked()}[/]: {problem}",
-            f"[red]Cannot reach RabbitMQ at {stack.amqp_uri_masked()}[/]: {problem}",
+            f"[red]Không kết nối được RabbitMQ tại {where}[/]: {problem}",
+            f"[red]Cannot reach RabbitMQ at {where}[/]: {problem}",
         )
     )
     console.print(

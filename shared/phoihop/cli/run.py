@@ -19,7 +19,9 @@ def run(service, config_path):
     try:
         run_service(service, config_path)
     except ConfigError as exc:
-        click.echo(t("Cấu hình không hợp lệ: ", "Invalid configuration: ") + str(exc), err=True)
+        click.echo(
+            t("Cấu hình không hợp lệ: ", "Invalid configuration: ") + str(exc), err=True
+        )
         for key, problem in exc.fields.items():
             click.echo(f"  {key}: {problem}", err=True)
         sys.exit(2)

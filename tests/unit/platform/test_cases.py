@@ -1,7 +1,6 @@
 """The case state machine."""
 
 import pytest
-
 from phoihop import cases
 from phoihop.errors import IllegalTransition
 

@@ -2,7 +2,6 @@
 
 import pytest
 from marshmallow import Schema, fields
-
 from phoihop.config import load_service_config, substitute_env, validate_config
 from phoihop.errors import ConfigError
 
@@ -73,7 +72,14 @@ def test_missing_file_is_a_config_error(tmp_path):
 
 
 def test_every_shipped_service_config_validates():
-    for service in ("intake", "routing", "consultation", "press", "reporting", "adapters",
-                    "gateway"):
+    for service in (
+        "intake",
+        "routing",
+        "consultation",
+        "press",
+        "reporting",
+        "adapters",
+        "gateway",
+    ):
         config = load_service_config(service, environ={})
         assert config["AMQP_URI"].startswith("amqp://")

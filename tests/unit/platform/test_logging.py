@@ -3,7 +3,6 @@
 import json
 
 import structlog
-
 from phoihop.logging import bind_ids, configure_logging, get_logger, mask_secrets
 
 
@@ -24,7 +23,11 @@ def test_json_line_carries_bound_ids_and_masks_secrets(capsys):
 
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["event"] == "case_opened"
-    assert (line["case_id"], line["event_id"], line["correlation_id"]) == ("C-1", "E-1", "R-1")
+    assert (line["case_id"], line["event_id"], line["correlation_id"]) == (
+        "C-1",
+        "E-1",
+        "R-1",
+    )
     assert line["service"] == "intake"
     assert "hunter2" not in line["uri"]
     assert line["api_key"] == "***"
