@@ -1,0 +1,399 @@
+"""Schemas of the public API: query strings, bodies and answers.
+
+Bodies that a service also takes are the service's own schemas, imported
+from where that service publishes them (``phoihop.reports`` for reports,
+``phoihop.contracts.consultation`` for consultation requests), so the
+gateway refuses exactly what the service would refuse and the OpenAPI
+document shows it. The others are declared here. Answer schemas are open
+(unknown keys pass) because the services may add fields to their records.
+"""
+
+from marshmallow import INCLUDE, RAISE, Schema, fields, validate, validates_schema
+from marshmallow import ValidationError as SchemaError
+from phoihop.auth import CREDENTIAL_KINDS, MAX_KEY_DAYS, ROLES
+from phoihop.cases import STATES
+from phoihop.constants import CLASSIFICATIONS
+from phoihop.contracts.consultation import (
+    AppraisalRequest,
+    AttendanceRequest,
+    CloseRequest,
+    ConveneMeetingRequest,
+    DecisionRequest,
+    MinutesRequest,
+    OpenRoundRequest,
+    OpinionRequest,
+    ReasonRequest,
+    ResultRequest,
+)
+from phoihop.events import UtcDateTime
+from phoihop.reports import SEVERITIES, ReportInputSchema
+
+__all__ = [
+    "AppraisalRequest",
+    "AttendanceRequest",
+    "CloseRequest",
+    "ConveneMeetingRequest",
+    "DecisionRequest",
+    "MinutesRequest",
+    "OpenRoundRequest",
+    "OpinionRequest",
+    "ReasonRequest",
+    "ReportInputSchema",
+    "ResultRequest",
+]
+
+_AGENCY = validate.Regexp(r"^[a-z][a-z0-9_-]{1,63}$", error="an agency code")
+_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,100}$", error="an identifier")
+_TEXT = 20_000
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class _Open(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+def _reason(required=True):
+    if required:
+        return fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
+    return fields.String(load_default="", validate=validate.Length(max=_TEXT))
+
+
+# --- errors ---
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "forbidden"})
+    message = fields.String(required=True)
+    fields = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "field name -> why it was refused"},
+    )
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+# --- query strings ---
+
+
+class PageQuery(_Strict):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=1_000_000)
+    )
+
+
+class CaseListQuery(PageQuery):
+    """Search of the case board."""
+
+    state = fields.List(
+        fields.String(validate=validate.OneOf(STATES)), load_default=list
+    )
+    agency = fields.String(load_default=None, validate=_AGENCY)
+    category = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "words of the title or content"},
+    )
+    received_from = UtcDateTime(load_default=None)
+    received_to = UtcDateTime(load_default=None)
+
+    @validates_schema
+    def _check_period(self, data, **kwargs):
+        start, end = data.get("received_from"), data.get("received_to")
+        if start and end and start > end:
+            raise SchemaError("must not be before received_from", "received_to")
+
+
+class DeadlineQuery(PageQuery):
+    status = fields.String(
+        load_default="open",
+        validate=validate.OneOf(("open", "due_soon", "overdue", "met", "all")),
+    )
+    agency = fields.String(load_default=None, validate=_AGENCY)
+    within_hours = fields.Integer(
+        load_default=24,
+        validate=validate.Range(min=1, max=24 * 31),
+        metadata={"description": "what counts as due soon"},
+    )
+
+
+class StatementListQuery(PageQuery):
+    case_id = fields.String(load_default=None, validate=_ID)
+
+
+class QuarantineQuery(PageQuery):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("quarantined", "resubmitted"))
+    )
+    channel = fields.String(load_default=None, validate=validate.Length(max=32))
+
+
+class EscalationQuery(PageQuery):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("open", "answered"))
+    )
+
+
+class PeriodQuery(_Strict):
+    start = UtcDateTime(load_default=None)
+    end = UtcDateTime(load_default=None)
+
+
+class DeadLetterQuery(_Strict):
+    queue = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class CredentialQuery(_Strict):
+    agency = fields.String(load_default=None, validate=_AGENCY)
+    include_revoked = fields.Boolean(load_default=False)
+
+
+class RemoveAgencyQuery(_Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
+
+
+class StreamQuery(_Strict):
+    type = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), load_default=list
+    )
+    case_id = fields.String(load_default=None, validate=_ID)
+    agency = fields.String(load_default=None, validate=_AGENCY)
+
+
+# --- bodies ---
+
+
+class TriageRequest(_Strict):
+    """An officer confirms (or corrects) the suggested triage of a case."""
+
+    categories = fields.List(
+        fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
+        required=True,
+        validate=validate.Length(min=1, max=50),
+    )
+    legal_basis_suggested = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)), load_default=list
+    )
+    sector = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100)
+    )
+    locality = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=100)
+    )
+    incident = fields.Boolean(load_default=False)
+    journalists_involved = fields.Boolean(load_default=False)
+    severity = fields.String(load_default="medium", validate=validate.OneOf(SEVERITIES))
+    classification = fields.String(
+        load_default="internal", validate=validate.OneOf(CLASSIFICATIONS)
+    )
+    posted_at = UtcDateTime(load_default=None, allow_none=True)
+
+
+class MergeRequest(_Strict):
+    into_case_id = fields.String(required=True, validate=_ID)
+
+
+class ResubmitRequest(_Strict):
+    """A corrected report for a quarantined input (its raw form stays)."""
+
+    report = fields.Nested(ReportInputSchema, required=True)
+
+
+class AddAgencyRequest(_Strict):
+    agency = fields.String(required=True, validate=_AGENCY)
+    role = fields.String(
+        load_default="coordinating", validate=validate.OneOf(("coordinating",))
+    )
+    reason = _reason()
+
+
+class TransferLeadRequest(_Strict):
+    to_agency = fields.String(required=True, validate=_AGENCY)
+    reason = _reason()
+
+
+class EscalateRequest(_Strict):
+    """Art. 7.1.a/h to the City People's Committee; 7.1.g to the Ministry."""
+
+    to = fields.String(required=True, validate=validate.OneOf(("city", "ministry")))
+    reason = _reason()
+    article = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=32)
+    )
+
+
+class EscalationAnswerRequest(_Strict):
+    outcome = fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
+    next_state = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("verifying", "decided", "handling", "closed", "rejected")
+        ),
+    )
+
+
+class StatementRequest(_Strict):
+    """A draft statement: initial information (Art. 7.6.d) or official
+    information (Art. 7.1.i)."""
+
+    kind = fields.String(
+        load_default="initial_info",
+        validate=validate.OneOf(("initial_info", "official")),
+    )
+    agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
+    leadership_position = fields.String(
+        load_default="", validate=validate.Length(max=_TEXT)
+    )
+    first_measures = fields.String(load_default="", validate=validate.Length(max=_TEXT))
+    text = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=50_000)
+    )
+    recipients = fields.List(
+        fields.String(validate=_AGENCY), load_default=None, allow_none=True
+    )
+
+
+class ResultsNoticeRequest(_Strict):
+    text = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=50_000)
+    )
+    legal_education = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=_TEXT)
+    )
+
+
+class DistributeRequest(_Strict):
+    recipients = fields.List(
+        fields.String(validate=_AGENCY), load_default=None, allow_none=True
+    )
+
+
+class GenerateReportRequest(_Strict):
+    """A periodic report to the City People's Committee (Art. 8.2)."""
+
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("week", "month", "quarter", "year", "range", "agency")
+        ),
+    )
+    start = UtcDateTime(required=True)
+    end = UtcDateTime(load_default=None, allow_none=True)
+    agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
+    formats = fields.List(
+        fields.String(validate=validate.OneOf(("docx", "xlsx"))),
+        load_default=lambda: ["docx", "xlsx"],
+    )
+
+    @validates_schema
+    def _check_period(self, data, **kwargs):
+        if data.get("kind") == "range" and not data.get("end"):
+            raise SchemaError("a range needs its end", "end")
+        if data.get("end") and data["end"] <= data["start"]:
+            raise SchemaError("must be after start", "end")
+        if data.get("kind") == "agency" and not data.get("agency"):
+            raise SchemaError("an agency result report names the agency", "agency")
+
+
+class ReplayRequest(_Strict):
+    queue = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    event_ids = fields.List(
+        fields.String(validate=_ID), load_default=None, allow_none=True
+    )
+
+
+class CredentialRequest(_Strict):
+    agency = fields.String(required=True, validate=_AGENCY)
+    officer = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(ROLES)),
+    )
+    clearance = fields.String(
+        load_default="internal", validate=validate.OneOf(CLASSIFICATIONS)
+    )
+    kind = fields.String(
+        load_default="officer", validate=validate.OneOf(CREDENTIAL_KINDS)
+    )
+    days = fields.Integer(
+        load_default=90, validate=validate.Range(min=1, max=MAX_KEY_DAYS)
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class RevokeRequest(_Strict):
+    reason = _reason()
+
+
+class SessionRequest(_Strict):
+    api_key = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+# --- answers ---
+
+
+class CallerSchema(_Open):
+    key_id = fields.String()
+    agency = fields.String()
+    agency_kind = fields.String()
+    officer = fields.String()
+    roles = fields.List(fields.String())
+    clearance = fields.String()
+    kind = fields.String()
+
+
+class CaseSchema(_Open):
+    case_id = fields.String()
+    state = fields.String()
+    title = fields.Raw(allow_none=True)
+    classification = fields.String()
+    agencies = fields.List(fields.Raw())
+    categories = fields.List(fields.Raw())
+    timeline = fields.List(fields.Dict())
+    redacted = fields.Boolean()
+
+
+class CaseListSchema(_Open):
+    items = fields.List(fields.Dict())
+    total = fields.Integer(allow_none=True)
+    limit = fields.Integer()
+    offset = fields.Integer()
+
+
+class ItemsSchema(_Open):
+    items = fields.List(fields.Raw())
+
+
+class RecordSchema(_Open):
+    """A record as its service keeps it."""
+
+
+class CredentialSchema(_Open):
+    key_id = fields.String()
+    agency = fields.String()
+    officer = fields.String()
+    roles = fields.List(fields.String())
+    clearance = fields.String()
+    status = fields.String()
+    expires_at = fields.String()
+
+
+class NewCredentialSchema(CredentialSchema):
+    api_key = fields.String(metadata={"description": "shown once; store it safely"})
+
+
+class SessionSchema(_Open):
+    caller = fields.Nested(CallerSchema)
+    expires_in = fields.Integer()
