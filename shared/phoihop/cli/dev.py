@@ -53,10 +53,11 @@ def dev():
 def up(services, wait):
     """Khởi động SecantusDB và các dịch vụ (Start the database and services)."""
     require_rabbitmq()
-    names = stack.up(list(services) or None)
+    local = stack.Stack()
+    names = local.up(list(services) or None)
     console.print(t("Đã khởi động: ", "Started: ") + ", ".join(["secantusdb", *names]))
     if wait:
-        pending = stack.wait_healthy(names, timeout=90)
+        pending = local.wait_healthy(names, timeout=90)
         if pending:
             console.print(
                 t("[red]Chưa sẵn sàng:[/] ", "[red]Not ready:[/] ")
@@ -70,7 +71,7 @@ def up(services, wait):
 @dev.command("down")
 def down():
     """Dừng các dịch vụ và SecantusDB (Stop services and the database)."""
-    stopped = stack.down()
+    stopped = stack.Stack().down()
     console.print(t("Đã dừng: ", "Stopped: ") + (", ".join(stopped) or "-"))
 
 
@@ -85,7 +86,7 @@ def _print_status():
     table = Table(title=t("Trạng thái hệ thống", "Stack status"))
     for column in (t("Tiến trình", "Process"), "PID", t("Sức khỏe", "Health"), "Log"):
         table.add_column(column)
-    for item in stack.status():
+    for item in stack.Stack().status():
         if item.healthy:
             health = t("[green]tốt[/]", "[green]ok[/]")
         elif item.running:
