@@ -142,31 +142,33 @@ def summarize_round(invited, opinions):
 # Who may do what --------------------------------------------------------
 
 
-def is_lead(actor, case):
+def is_lead(actor, case, lead=LEAD_AGENCY):
     """DIC leads every case (Art. 7.1); an agency the lead was transferred to
     leads that case too."""
     agency = actor.get("agency")
-    return agency == LEAD_AGENCY or agency == case.get("lead")
+    return agency == lead or agency == case.get("lead")
 
 
-def require_lead(actor, case, action):
-    if not is_lead(actor, case):
+def require_lead(actor, case, action, lead=LEAD_AGENCY):
+    """Raise Forbidden unless the actor leads the case; ``action`` is the
+    (Vietnamese, English) phrase of what was attempted."""
+    if not is_lead(actor, case, lead):
         raise Forbidden(
             t(
                 f"chỉ Sở Thông tin và Truyền thông (cơ quan chủ trì) được {action[0]}",
                 f"only DIC (the lead agency) may {action[1]}",
             ),
-            {"actor.agency": f"{actor.get('agency')} is not the lead of this case"},
+            {"actor.agency": f"{actor.get('agency')} does not lead this case"},
         )
 
 
-def answering_agency(actor, case, requested, invited_or_responsible, what):
+def answering_agency(actor, case, requested, expected, what, lead=LEAD_AGENCY):
     """The agency an answer is for: the caller's own, or, when the lead records
     an answer received on paper (Art. 5.1.b), the agency it names."""
     own = actor.get("agency")
     if requested is None or requested == own:
         return own
-    if is_lead(actor, case) and requested in invited_or_responsible:
+    if is_lead(actor, case, lead):
         return requested
 
     raise Forbidden(
@@ -174,7 +176,7 @@ def answering_agency(actor, case, requested, invited_or_responsible, what):
             f"cơ quan {own} chỉ được trả lời cho chính mình, không thay {requested}",
             f"agency {own} may only answer for itself, not for {requested}",
         ),
-        {"agency": f"must be {own} ({what})"},
+        {"agency": f"must be {own}; {', '.join(expected)} {what}"},
     )
 
 

@@ -138,7 +138,9 @@ class OpenRoundRequest(_Strict):
 
     question = fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
     invited = fields.List(_agency(), required=True, validate=validate.Length(min=1))
-    due_at = UtcDateTime(required=True)
+    # Without it, the round runs as long as the configured written_round
+    # deadline (by the case's severity).
+    due_at = UtcDateTime(load_default=None, allow_none=True)
 
     @validates_schema
     def _check_invited(self, data, **kwargs):
@@ -241,7 +243,8 @@ class AppraisalRequest(_Strict):
 class MeasureRequest(_Strict):
     kind = fields.String(required=True, validate=validate.OneOf(MEASURE_KINDS))
     agency = _agency(required=True)
-    due_at = UtcDateTime(required=True)
+    # Without it, the configured measure deadline (by severity) applies.
+    due_at = UtcDateTime(load_default=None, allow_none=True)
     description = fields.String(load_default="", validate=validate.Length(max=_TEXT))
     target = fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(REMOVAL_TARGETS)
