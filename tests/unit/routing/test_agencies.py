@@ -4,6 +4,7 @@ from datetime import date
 
 import pytest
 import yaml
+
 from phoihop.agencies import (
     DEFAULT_LOCALITIES_PATH,
     DEFAULT_PATH,
