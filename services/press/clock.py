@@ -30,14 +30,18 @@ MISSING = "missing"
 PENDING = "pending"
 
 
-def responsible_agency(registry, assigned, sector=None, locality=None, on=None):
+def responsible_agency(
+    registry, assigned, sector=None, locality=None, on=None, named=()
+):
     """Who owes the initial information, among the agencies assigned.
 
     Art. 7.6.d lays it on the department of the sector, or else the local
     committee of the locality, where the incident arose. The sector comes
     first: it is the department that answers for the matter; the locality's
-    committee owes it when no sector department takes part. DIC, the lead,
-    owes it when neither was assigned.
+    committee owes it when no sector department takes part. ``named`` are
+    the answerable agencies routing computed (its registry may be newer);
+    they count when this registry finds none. DIC, the lead, owes it when
+    none was assigned.
     """
     assigned = list(dict.fromkeys(assigned))
     for scope in ({"sector": sector}, {"locality": locality}):
@@ -47,6 +51,9 @@ def responsible_agency(registry, assigned, sector=None, locality=None, on=None):
         for code in assigned:
             if code in answerable:
                 return code
+    for code in named:
+        if code in assigned and code in registry:
+            return code
 
     return registry.lead.code
 
