@@ -656,8 +656,9 @@ def load_registry(path=None, extra_paths=(), on=None):
     further files of the same form, such as the wards and communes DIC loads.
     ``on`` fixes the day queries use when they are not given one.
     """
-    paths = default_paths() if path is None else [Path(path)]
-    paths += [Path(item) for item in extra_paths or ()]
+    # An empty path (an unset ${VAR:} in a config file) means the default.
+    paths = [Path(path)] if path else default_paths()
+    paths += [Path(item) for item in extra_paths or () if item]
     agencies = []
     for item in paths:
         loaded = _read(item)
