@@ -11,13 +11,15 @@ carries ``state`` and ``previous_state``, all in that one transaction.
 import random
 import time
 
-from phoihop.cases import STATES, check_transition
+from phoihop.cases import check_transition
 from phoihop.errors import Conflict, NotFound
 from phoihop.i18n import t
 from phoihop.logging import get_logger
 from phoihop.store import is_transient, utcnow
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
+
+from . import rules
 
 log = get_logger(__name__)
 
@@ -177,10 +179,9 @@ class CaseStore:
     ):
         """Apply what another service said about a case.
 
-        Events of one case may arrive in any order (each handler has its own
-        queue). A state is taken only from an event newer than the one that
-        set the current state, so a late ``case.triaged`` does not undo the
-        assignment, and our own later moves are not undone either.
+        Events of one case may arrive in any order, and routing does not see
+        consultation's moves before it emits; ``rules.followed_state`` says
+        when the state an event carries is taken.
         """
         now = self.clock()
         case = tx.db[CASES].find_one({"_id": case_id}, session=tx.session)
@@ -207,22 +208,25 @@ class CaseStore:
         changes = dict(fields)
         if classification:
             changes["classification"] = classification
-        newer = (
-            occurred_at is None
-            or case.get("state_at") is None
-            or (occurred_at >= case["state_at"])
+        taken = rules.followed_state(
+            case["state"], case.get("state_at"), state, occurred_at
         )
-        if state in STATES and newer and state != case["state"]:
-            changes["state"] = state
+        if taken:
+            changes["state"] = taken
             changes["state_at"] = occurred_at or now
             log.info(
                 "case_state_followed",
                 case_id=case_id,
-                state=state,
+                state=taken,
                 previous_state=case["state"],
             )
-        elif state and not newer:
-            log.debug("case_state_stale_ignored", case_id=case_id, state=state)
+        elif state and state != case["state"]:
+            log.warning(
+                "case_state_not_followed",
+                case_id=case_id,
+                state=state,
+                current_state=case["state"],
+            )
         self.update(tx, case, changes)
 
         return case

@@ -9,6 +9,7 @@ on its own and the service only wires them to storage and events.
 from collections import Counter
 from dataclasses import dataclass, field
 
+from phoihop.cases import STATES, can_transition
 from phoihop.contracts.consultation import (
     ABSTAIN,
     AGREE,
@@ -137,6 +138,28 @@ def summarize_round(invited, opinions):
         missing=missing_agencies(invited, opinions),
         legal_basis_proposed=proposed_legal_basis(invited, opinions),
     )
+
+
+# Following other services ------------------------------------------------
+
+
+def followed_state(current, current_at, state, occurred_at):
+    """The state to take from another service's event, or None to keep ours.
+
+    It is taken only when the event is newer than the one that set the
+    current state (a late ``case.triaged`` does not undo the assignment) and
+    the state machine allows the move from where this view stands (a
+    re-assignment by routing, which does not see consultation's moves, does
+    not pull a case under verification back to ``assigned``).
+    """
+    if state is None or state == current or state not in STATES:
+        return None
+    if current_at is not None and occurred_at is not None and occurred_at < current_at:
+        return None
+    if not can_transition(current, state):
+        return None
+
+    return state
 
 
 # Who may do what --------------------------------------------------------

@@ -217,3 +217,53 @@ def assigned_case(rpc_proxy):
         return case_id
 
     return make
+
+
+ART_4_2 = "Nội dung bịa đặt về sự việc cụ thể, không phải báo chí hay phản biện."
+
+
+def answered_round(consultation, case_id, invited=("police",)):
+    """Open a round and have every invited agency agree, which closes it."""
+    round_ = consultation.open_round(
+        case_id,
+        {"question": "Nội dung có vi phạm không?", "invited": list(invited)},
+        DIC,
+    )
+    for agency in invited:
+        consultation.submit_opinion(
+            round_["consultation_id"],
+            {"position": "agree", "reasoning": "Vi phạm.", "legal_basis": []},
+            {"agency": agency, "officer": "cán bộ đầu mối"},
+        )
+    return round_["consultation_id"]
+
+
+def appraised_case(consultation, case_id, legal_basis=("PRESS2016-9.8",)):
+    answered_round(consultation, case_id)
+    consultation.appraise(
+        case_id,
+        {
+            "outcome": "violates",
+            "legal_basis": list(legal_basis),
+            "art_4_2_consideration": ART_4_2,
+        },
+        DIC,
+    )
+    return case_id
+
+
+def decided_case(consultation, case_id):
+    """A case in handling with two measures: (removal by dic, referral to
+    police)."""
+    appraised_case(consultation, case_id)
+    decision = consultation.decide(
+        case_id,
+        {
+            "measures": [
+                {"kind": "removal_request", "agency": "dic", "target": "platform"},
+                {"kind": "police_referral", "agency": "police"},
+            ]
+        },
+        DIC,
+    )
+    return decision["measures"]
