@@ -19,6 +19,7 @@ from pathlib import Path
 
 from marshmallow import Schema, fields, validate
 from phoihop.auth import (
+    DIC_INSPECTOR,
     check_action,
     check_case,
     redact,
@@ -868,7 +869,10 @@ class GatewayService(ServiceBase):
 
     def _statement_owner(self, caller, action, statement_id):
         statement = self.press.get_statement(statement_id)
-        if not caller.is_lead and statement.get("agency") != caller.agency:
+        # Art. 7.6.d: an agency's own spokesperson speaks for it; the DIC
+        # Inspectorate may act on any statement, a DIC spokesperson on DIC's.
+        inspector = caller.is_lead and DIC_INSPECTOR in caller.roles
+        if not inspector and statement.get("agency") != caller.agency:
             raise Forbidden(
                 f"statement {statement_id} belongs to {statement.get('agency')}",
                 {
