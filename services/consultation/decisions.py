@@ -351,8 +351,16 @@ class Decisions:
             )
         return found
 
-    def report(self, tx, measure_id, data, actor):
+    def report(self, tx, case_id, measure_id, data, actor):
         measure = self.get_measure(tx.db, measure_id, tx.session)
+        if measure["case_id"] != case_id:
+            raise NotFound(
+                t(
+                    f"hồ sơ {case_id} không có biện pháp {measure_id}",
+                    f"case {case_id} has no measure {measure_id}",
+                ),
+                {"measure_id": f"belongs to another case, not {case_id}"},
+            )
         case = self.cases.load(tx, measure["case_id"])
         agency = rules.answering_agency(
             actor,

@@ -17,11 +17,11 @@ appraises, decides, closes and reopens; an agency answers only for itself):
     get_meeting(meeting_id, actor=None)
     appraise(case_id, request, actor)
     decide(case_id, request, actor)
-    report_result(measure_id, request, actor)
-    close_case(case_id, actor, request=None)
-    reopen_case(case_id, request, actor)
+    report_result(case_id, measure_id, request, actor)
+    close_case(case_id, reason="", actor)
+    reopen_case(case_id, reason, actor)
     get_case(case_id, actor=None)
-    list_measures(agency=None, state=None, case_id=None, limit=100, actor=None)
+    list_measures(case_id=None, agency=None, state=None, limit=100, actor=None)
 Request shapes are the schemas of ``phoihop.contracts.consultation``.
 
 Events emitted: consultation.opened, consultation.opinion_requested (and
@@ -349,27 +349,29 @@ class ConsultationService(ServiceBase):
         )
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def report_result(self, measure_id, request, actor):
+    def report_result(self, case_id, measure_id, request, actor):
         actor = load_actor(actor)
         data = load_request(ResultRequest, request, "kết quả xử lý")
         decisions = self._decisions()
-        measure = self._atomic(lambda tx: decisions.report(tx, measure_id, data, actor))
+        measure = self._atomic(
+            lambda tx: decisions.report(tx, case_id, measure_id, data, actor)
+        )
 
         return views.measure_view(measure)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def close_case(self, case_id, actor, request=None):
+    def close_case(self, case_id, reason="", actor=None):
         actor = load_actor(actor)
-        data = load_request(CloseRequest, request, "đóng hồ sơ")
+        data = load_request(CloseRequest, {"reason": reason or ""}, "đóng hồ sơ")
         decisions = self._decisions()
         self._atomic(lambda tx: decisions.close(tx, case_id, data, actor))
 
         return self.get_case(case_id)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
-    def reopen_case(self, case_id, request, actor):
+    def reopen_case(self, case_id, reason, actor=None):
         actor = load_actor(actor)
-        data = load_request(ReasonRequest, request, "mở lại hồ sơ")
+        data = load_request(ReasonRequest, {"reason": reason}, "mở lại hồ sơ")
         decisions = self._decisions()
         self._atomic(lambda tx: decisions.reopen(tx, case_id, data, actor))
 
@@ -406,7 +408,7 @@ class ConsultationService(ServiceBase):
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_measures(
-        self, agency=None, state=None, case_id=None, limit=100, actor=None
+        self, case_id=None, agency=None, state=None, limit=100, actor=None
     ):
         """Measures by responsible agency and state (assigned, reported, or
         overdue: assigned and past its due date), soonest due first."""

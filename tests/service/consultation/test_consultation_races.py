@@ -54,9 +54,13 @@ def test_last_two_results_arriving_together_resolve_the_case_once(
     evidence = [{"description": "Đã thực hiện"}]
     calls = [
         consultation.report_result.call_async(
-            removal["measure_id"], {"result": "done", "evidence": evidence}, DIC
+            case_id,
+            removal["measure_id"],
+            {"result": "done", "evidence": evidence},
+            DIC,
         ),
         consultation.report_result.call_async(
+            case_id,
             referral["measure_id"],
             {"result": "done", "evidence": evidence},
             {"agency": "police", "officer": "Trần Văn An"},

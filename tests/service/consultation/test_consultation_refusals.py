@@ -2,7 +2,13 @@
 naming the fields, over real RPC on the real broker and database."""
 
 import pytest
-from phoihop.errors import Conflict, Forbidden, IllegalTransition, ValidationError
+from phoihop.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    ValidationError,
+)
 
 from .conftest import (
     ART_4_2,
@@ -303,10 +309,10 @@ def test_closing_with_a_measure_unreported_is_refused_naming_it(
     consultation = rpc_proxy.consultation
     case_id = assigned_case()
     removal, referral = decided_case(consultation, case_id)
-    consultation.report_result(removal["measure_id"], DONE, DIC)
+    consultation.report_result(case_id, removal["measure_id"], DONE, DIC)
 
     with pytest.raises(Conflict) as refused:
-        consultation.close_case(case_id, DIC)
+        consultation.close_case(case_id, actor=DIC)
 
     assert referral["measure_id"] in refused.value.message
     assert refused.value.fields == {
@@ -321,7 +327,7 @@ def test_agency_reports_only_the_result_of_its_own_measure(rpc_proxy, assigned_c
     removal, referral = decided_case(consultation, case_id)
 
     with pytest.raises(Forbidden) as refused:
-        consultation.report_result(removal["measure_id"], DONE, POLICE)
+        consultation.report_result(case_id, removal["measure_id"], DONE, POLICE)
 
     assert "dic" in refused.value.message
     assert [
@@ -330,6 +336,12 @@ def test_agency_reports_only_the_result_of_its_own_measure(rpc_proxy, assigned_c
     ] == [referral["measure_id"]]
     with pytest.raises(Forbidden):
         consultation.list_measures(agency="dic", actor=POLICE)
+    assert len(consultation.list_measures(case_id)) == 2
+
+    other_case = assigned_case()
+    with pytest.raises(NotFound) as elsewhere:
+        consultation.report_result(other_case, referral["measure_id"], DONE, POLICE)
+    assert "measure_id" in elsewhere.value.fields
 
 
 def test_sanction_proposal_must_cite_a_decree_15_sanction_provision(

@@ -148,10 +148,11 @@ def test_written_round_case_walks_from_assigned_to_closed(
     ]
 
     consultation.report_result(
-        removal["measure_id"], {"result": "done", "evidence": EVIDENCE}, DIC
+        case_id, removal["measure_id"], {"result": "done", "evidence": EVIDENCE}, DIC
     )
     assert consultation.get_case(case_id)["state"] == "handling"
     consultation.report_result(
+        case_id,
         sanction["measure_id"],
         {
             "result": "partly_done",
@@ -165,7 +166,7 @@ def test_written_round_case_walks_from_assigned_to_closed(
     assert resolved["state"] == "resolved"
     assert {item["result"] for item in resolved["results"]} == {"done", "partly_done"}
 
-    closed_case = consultation.close_case(case_id, DIC, {"reason": "Đã xử lý xong."})
+    closed_case = consultation.close_case(case_id, "Đã xử lý xong.", DIC)
     assert closed_case["state"] == "closed"
 
     assert tap.wait_for(lambda tap: tap.of_type("case.closed", case_id))
@@ -279,9 +280,10 @@ def test_meeting_case_walks_from_assigned_to_closed_and_reopens(
     )
     removal, rebuttal = decision["measures"]
     consultation.report_result(
-        removal["measure_id"], {"result": "done", "evidence": EVIDENCE}, DIC
+        case_id, removal["measure_id"], {"result": "done", "evidence": EVIDENCE}, DIC
     )
     consultation.report_result(
+        case_id,
         rebuttal["measure_id"],
         {
             "result": "not_possible",
@@ -289,10 +291,10 @@ def test_meeting_case_walks_from_assigned_to_closed_and_reopens(
         },
         PROPAGANDA,
     )
-    assert consultation.close_case(case_id, DIC)["state"] == "closed"
+    assert consultation.close_case(case_id, actor=DIC)["state"] == "closed"
 
     reopened = consultation.reopen_case(
-        case_id, {"reason": "Bài viết được đăng lại trên trang khác."}, DIC
+        case_id, "Bài viết được đăng lại trên trang khác.", DIC
     )
     assert reopened["state"] == "verifying"
     assert reopened["cycle"] == 2
