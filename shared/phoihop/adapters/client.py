@@ -26,10 +26,11 @@ import requests
 from phoihop import __version__
 from phoihop.adapters.errors import ApiRefused, ApiUnavailable
 
-OPINIONS_PATH = "/api/v1/consultations/{consultation_id}/opinions"
-RESULTS_PATH = "/api/v1/measures/{measure_id}/results"
+# Paths of the gateway (services/gateway/service.py).
+OPINIONS_PATH = "/api/v1/rounds/{consultation_id}/opinions"
+RESULTS_PATH = "/api/v1/cases/{case_id}/measures/{measure_id}/result"
 REPORTS_PATH = "/api/v1/reports"
-CONFIRMATIONS_PATH = "/api/v1/statements/{statement_id}/confirmations"
+CONFIRMATIONS_PATH = "/api/v1/statements/{statement_id}/deliveries"
 
 RETRY_STATUSES = frozenset({408, 425, 429})
 
@@ -61,11 +62,11 @@ class ApiClient:
     def post(self, path, body, idempotency_key=None):
         """POST ``body`` as JSON to ``path``; returns the decoded answer."""
         url = self.base_url + path
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": idempotency_key or str(uuid.uuid4()),
-        }
-        data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            data = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8")
         try:
             response = self._session.post(
                 url, data=data, headers=headers, timeout=self.timeout
@@ -100,6 +101,7 @@ class ApiClient:
 
     def report_result(
         self,
+        case_id,
         measure_id,
         result,
         evidence=(),
@@ -110,7 +112,7 @@ class ApiClient:
         """Report a measure ``done``, ``partly_done`` or ``not_possible``;
         a measure carried out needs its evidence (a description, a link)."""
         return self.post(
-            RESULTS_PATH.format(measure_id=measure_id),
+            RESULTS_PATH.format(case_id=case_id, measure_id=measure_id),
             {
                 "result": result,
                 "evidence": list(evidence),
@@ -124,12 +126,10 @@ class ApiClient:
         """Report new content the agency detected (the intake report form)."""
         return self.post(REPORTS_PATH, dict(report), idempotency_key)
 
-    def confirm_statement(self, statement_id, note="", idempotency_key=None):
+    def confirm_statement(self, statement_id, idempotency_key=None):
         """Confirm that a press agency received a statement."""
         return self.post(
-            CONFIRMATIONS_PATH.format(statement_id=statement_id),
-            {"note": note},
-            idempotency_key,
+            CONFIRMATIONS_PATH.format(statement_id=statement_id), None, idempotency_key
         )
 
 
