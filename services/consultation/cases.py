@@ -11,8 +11,8 @@ carries ``state`` and ``previous_state``, all in that one transaction.
 import random
 import time
 
-from phoihop.cases import check_transition
-from phoihop.errors import Conflict, NotFound
+from phoihop.cases import ESCALATED, check_transition
+from phoihop.errors import Conflict, IllegalTransition, NotFound
 from phoihop.i18n import t
 from phoihop.logging import get_logger
 from phoihop.store import is_transient, utcnow
@@ -114,7 +114,26 @@ class CaseStore:
         case["updated_at"] = now
 
     def check(self, case, target):
-        """Raise IllegalTransition unless the case may move to ``target``."""
+        """Raise IllegalTransition unless the case may move to ``target``.
+
+        The ways out of ``escalated`` are the answer of the City People's
+        Committee or the Ministry (Art. 7.1.a/g/h), which routing records;
+        consultation waits for it rather than moving the case itself.
+        """
+        if case["state"] == ESCALATED:
+            raise IllegalTransition(
+                t(
+                    f"hồ sơ {case['_id']} đang chờ ý kiến cấp trên (đã báo cáo "
+                    "vượt thẩm quyền); chưa thể chuyển trạng thái",
+                    f"case {case['_id']} is escalated and awaits the answer of the "
+                    f"City People's Committee or the Ministry; it cannot go to "
+                    f"{target!r} before that",
+                ),
+                {
+                    "state": "current state is 'escalated'; the answer to the "
+                    "escalation sets the next state"
+                },
+            )
         check_transition(case["state"], target, case["_id"])
 
     def move(
@@ -139,7 +158,7 @@ class CaseStore:
         """
         current = case["state"]
         if not (allow_stay and current == target):
-            check_transition(current, target, case["_id"])
+            self.check(case, target)
         now = self.clock()
 
         entry = {

@@ -190,8 +190,17 @@ class Decisions:
         self._require_lead(
             actor, case, ("quyết định phương án xử lý", "decide the handling")
         )
-        self.cases.check(case, DECIDED)
-        appraisal = current(case.get("appraisals", []), case.get("cycle", 1))
+        cycle = case.get("cycle", 1)
+        # An escalation answered with "decided" (the City People's Committee
+        # directs the handling, Art. 7.1.a/h) puts the case in "decided"
+        # before there is a decision; the plan is then recorded in place.
+        awaiting_plan = (
+            case["state"] == DECIDED
+            and current(case.get("decisions", []), cycle) is None
+        )
+        if not awaiting_plan:
+            self.cases.check(case, DECIDED)
+        appraisal = current(case.get("appraisals", []), cycle)
         confirmed = (
             appraisal["legal_basis"]
             if appraisal and appraisal["outcome"] == VIOLATES
@@ -250,6 +259,7 @@ class Decisions:
             actor=actor,
             agencies=self._case_agencies(case) + [m["agency"] for m in measures],
             push={"decisions": decision},
+            allow_stay=awaiting_plan,
         )
         case.setdefault("decisions", []).append(decision)
         self._assign_measures(tx, case, measures, actor)

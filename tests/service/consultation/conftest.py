@@ -84,6 +84,39 @@ class CaseSource:
                 actor={"agency": "system", "officer": None},
             )
 
+    @rpc
+    def escalate(self, case_id, previous_state, next_state):
+        """Escalate to the City People's Committee and record its answer."""
+        escalation = {"escalation_id": f"esc-{uuid.uuid4().hex[:8]}", "to": "city"}
+        with self.store.transaction() as tx:
+            tx.emit(
+                "case.escalated",
+                {
+                    **escalation,
+                    "reason": "Vượt thẩm quyền của Sở",
+                    "article": "7.1.h",
+                    "state": "escalated",
+                    "previous_state": previous_state,
+                },
+                case_id=case_id,
+                classification="internal",
+            )
+        if next_state is None:
+            return
+        with self.store.transaction() as tx:
+            tx.emit(
+                "case.escalation_answered",
+                {
+                    **escalation,
+                    "outcome": "directed",
+                    "next_state": next_state,
+                    "state": next_state,
+                    "previous_state": "escalated",
+                },
+                case_id=case_id,
+                classification="internal",
+            )
+
 
 class EventTap:
     """Every message on the events exchange, with its routing key.
