@@ -4,15 +4,16 @@ The stream tails the events exchange through ``phoihop.stream`` (its own
 auto-delete queue bound to ``#``, so a slow browser never slows the bus).
 Each event becomes one SSE message; a comment line is sent every few
 seconds so that proxies keep the connection open and a closed browser is
-noticed. Events above the caller's clearance are sent without their
-content (``phoihop.auth.redact``).
+noticed. Classified events reach only callers cleared for state secrets
+with their free text; others get them redacted.
 """
 
 import time
 
-from phoihop.auth import redact
+from phoihop.auth import is_cleared
 from phoihop.config import amqp_uri, exchange_name
 from phoihop.logging import get_logger
+from phoihop.stream import EventStream, StreamFilter
 from werkzeug.wrappers import Response
 
 from services.gateway.errors import json_dumps
@@ -34,80 +35,48 @@ def sse_message(event_type, data, event_id=None):
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
 
-def matches(envelope, query):
-    """Whether an event passes the stream's filters."""
-    types = query.get("type") or []
-    if types and not any(
-        envelope.get("type") == wanted
-        or envelope.get("type", "").startswith(f"{wanted}.")
-        for wanted in types
-    ):
-        return False
-    if query.get("case_id") and envelope.get("case_id") != query["case_id"]:
-        return False
-    if query.get("agency"):
-        actor = envelope.get("actor") or {}
-        payload = envelope.get("payload") or {}
-        mentioned = {actor.get("agency"), payload.get("agency"), payload.get("lead")}
-        mentioned.update(
-            item.get("agency") if isinstance(item, dict) else item
-            for item in payload.get("agencies") or ()
-        )
-        if query["agency"] not in mentioned:
-            return False
-    return True
-
-
-def summarise(envelope, caller):
-    """The event as the dashboard shows it, redacted for the caller."""
-    shown = redact(
-        {
-            "id": envelope.get("id"),
-            "type": envelope.get("type"),
-            "occurred_at": envelope.get("occurred_at"),
-            "case_id": envelope.get("case_id"),
-            "actor": envelope.get("actor"),
-            "classification": envelope.get("classification", "public"),
-            "payload": envelope.get("payload") or {},
-        },
-        caller,
-    )
-    return shown
-
-
 def open_event_stream(request, caller, config, query, heartbeat=15.0):
-    """A streaming response of live events for the dashboard."""
-    from phoihop.stream import LiveTail
+    """A streaming response of live events for the dashboard.
 
-    tail = LiveTail(amqp_uri(config), exchange=exchange_name(config))
-    tail.start()
+    The broker connection is opened here, in the worker, so that a broker
+    that cannot be reached gives a 503 instead of an empty stream.
+    """
+    only = StreamFilter(
+        types=tuple(query.get("type") or ()),
+        agencies=(query["agency"],) if query.get("agency") else (),
+        cases=(query["case_id"],) if query.get("case_id") else (),
+    )
+    # Only a caller cleared for state secrets sees classified free text;
+    # everyone else gets the stream's metadata-only form of those events.
+    stream = EventStream(
+        amqp_uri(config),
+        exchange_name(config),
+        only,
+        redact=not is_cleared(caller.clearance, "secret"),
+        name="dashboard",
+    )
+    stream.open()
     # eventlet's WSGI server buffers small writes; an event must reach the
     # browser as soon as it is written.
     request.environ["eventlet.minimum_write_chunk_size"] = 0
 
     def generate():
         opened = time.monotonic()
-        sent = 0
         try:
             yield f"retry: {RETRY_MS}\n: phoihop live stream\n\n".encode()
-            yield sse_message("ready", {"caller": caller.agency})
+            yield sse_message("ready", {"agency": caller.agency})
             while True:
-                envelope = tail.get(timeout=heartbeat)
+                envelope = stream.get(timeout=heartbeat)
                 if envelope is None:
                     yield b": heartbeat\n\n"
                     continue
-                if not matches(envelope, query):
-                    continue
-                sent += 1
-                yield sse_message(
-                    "event", summarise(envelope, caller), envelope.get("id")
-                )
+                yield sse_message("event", envelope, envelope.get("id"))
         finally:
-            tail.close()
+            stream.close()
             log.info(
                 "stream_closed",
                 key_id=caller.key_id,
-                events=sent,
+                events=stream.shown,
                 seconds=round(time.monotonic() - opened, 1),
             )
 

@@ -25,26 +25,37 @@ from phoihop.contracts.consultation import (
     ReasonRequest,
     ResultRequest,
 )
+from phoihop.contracts.routing import ESCALATION_OUTCOMES
 from phoihop.events import UtcDateTime
-from phoihop.reports import SEVERITIES, ReportInputSchema
+from phoihop.reports import CHANNELS, SEVERITIES, ReportInputSchema
+
+from services.press.schemas import DistributeRequest, DraftRequest, UpdateRequest
+from services.press.schemas import ResultsDraftRequest as ResultsNoticeRequest
+from services.routing.schemas import DeadlineFilterSchema, EscalationFilterSchema
 
 __all__ = [
     "AppraisalRequest",
     "AttendanceRequest",
     "CloseRequest",
     "ConveneMeetingRequest",
+    "DeadlineFilterSchema",
     "DecisionRequest",
+    "DistributeRequest",
+    "EscalationFilterSchema",
     "MinutesRequest",
     "OpenRoundRequest",
     "OpinionRequest",
     "ReasonRequest",
     "ReportInputSchema",
     "ResultRequest",
+    "ResultsNoticeRequest",
+    "UpdateRequest",
 ]
 
 _AGENCY = validate.Regexp(r"^[a-z][a-z0-9_-]{1,63}$", error="an agency code")
 _ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,100}$", error="an identifier")
 _TEXT = 20_000
+ENCODINGS = ("text", "base64")
 
 
 class _Strict(Schema):
@@ -114,23 +125,6 @@ class CaseListQuery(PageQuery):
             raise SchemaError("must not be before received_from", "received_to")
 
 
-class DeadlineQuery(PageQuery):
-    status = fields.String(
-        load_default="open",
-        validate=validate.OneOf(("open", "due_soon", "overdue", "met", "all")),
-    )
-    agency = fields.String(load_default=None, validate=_AGENCY)
-    within_hours = fields.Integer(
-        load_default=24,
-        validate=validate.Range(min=1, max=24 * 31),
-        metadata={"description": "what counts as due soon"},
-    )
-
-
-class StatementListQuery(PageQuery):
-    case_id = fields.String(load_default=None, validate=_ID)
-
-
 class QuarantineQuery(PageQuery):
     status = fields.String(
         load_default=None, validate=validate.OneOf(("quarantined", "resubmitted"))
@@ -138,10 +132,32 @@ class QuarantineQuery(PageQuery):
     channel = fields.String(load_default=None, validate=validate.Length(max=32))
 
 
-class EscalationQuery(PageQuery):
-    status = fields.String(
-        load_default=None, validate=validate.OneOf(("open", "answered"))
+class StatementListQuery(_Strict):
+    """Whose statements: of a case, issued by an agency, or sent to one."""
+
+    case_id = fields.String(load_default=None, validate=_ID)
+    agency = fields.String(load_default=None, validate=_AGENCY)
+    press_agency = fields.String(load_default=None, validate=_AGENCY)
+    kind = fields.String(
+        load_default=None,
+        validate=validate.OneOf(("initial_info", "official", "results")),
     )
+    status = fields.String(load_default=None, validate=validate.Length(max=32))
+
+
+class MeasureQuery(_Strict):
+    state = fields.String(
+        load_default=None, validate=validate.OneOf(("assigned", "reported", "overdue"))
+    )
+
+
+class MergeProposalQuery(_Strict):
+    status = fields.String(
+        load_default="proposed",
+        validate=validate.OneOf(("proposed", "confirmed", "dismissed")),
+    )
+    case_id = fields.String(load_default=None, validate=_ID)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 class PeriodQuery(_Strict):
@@ -182,32 +198,47 @@ class TriageRequest(_Strict):
         required=True,
         validate=validate.Length(min=1, max=50),
     )
-    legal_basis_suggested = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)), load_default=list
-    )
     sector = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=100)
     )
     locality = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=100)
     )
-    incident = fields.Boolean(load_default=False)
-    journalists_involved = fields.Boolean(load_default=False)
-    severity = fields.String(load_default="medium", validate=validate.OneOf(SEVERITIES))
+    incident = fields.Boolean(required=True, truthy={True}, falsy={False})
+    journalists_involved = fields.Boolean(required=True, truthy={True}, falsy={False})
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
     classification = fields.String(
-        load_default="internal", validate=validate.OneOf(CLASSIFICATIONS)
+        required=True, validate=validate.OneOf(CLASSIFICATIONS)
     )
     posted_at = UtcDateTime(load_default=None, allow_none=True)
 
 
 class MergeRequest(_Strict):
     into_case_id = fields.String(required=True, validate=_ID)
+    reason = _reason(required=False)
+
+
+class DismissRequest(_Strict):
+    reason = _reason(required=False)
 
 
 class ResubmitRequest(_Strict):
-    """A corrected report for a quarantined input (its raw form stays)."""
+    """The corrected input of a quarantined entry, in its channel's form."""
 
-    report = fields.Nested(ReportInputSchema, required=True)
+    raw = fields.String(required=True, validate=validate.Length(min=1))
+    encoding = fields.String(load_default="text", validate=validate.OneOf(ENCODINGS))
+
+
+class InputRequest(_Strict):
+    """One input of a channel as it arrived (an email, an SMS webhook
+    payload, an edXML package, a CSV file, ...), parsed by intake."""
+
+    channel = fields.String(required=True, validate=validate.OneOf((*CHANNELS, "mbox")))
+    data = fields.String(required=True, validate=validate.Length(min=1))
+    encoding = fields.String(load_default="text", validate=validate.OneOf(ENCODINGS))
+    idempotency_key = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=300)
+    )
 
 
 class AddAgencyRequest(_Strict):
@@ -234,49 +265,31 @@ class EscalateRequest(_Strict):
 
 
 class EscalationAnswerRequest(_Strict):
-    outcome = fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
+    outcome = fields.String(required=True, validate=validate.OneOf(ESCALATION_OUTCOMES))
     next_state = fields.String(
         required=True,
         validate=validate.OneOf(
             ("verifying", "decided", "handling", "closed", "rejected")
         ),
     )
+    note = _reason(required=False)
 
 
-class StatementRequest(_Strict):
+class StatementRequest(DraftRequest):
     """A draft statement: initial information (Art. 7.6.d) or official
-    information (Art. 7.1.i)."""
+    information (Art. 7.1.i); the other fields are the press service's."""
 
     kind = fields.String(
         load_default="initial_info",
         validate=validate.OneOf(("initial_info", "official")),
     )
-    agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
-    leadership_position = fields.String(
-        load_default="", validate=validate.Length(max=_TEXT)
-    )
-    first_measures = fields.String(load_default="", validate=validate.Length(max=_TEXT))
-    text = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=50_000)
-    )
-    recipients = fields.List(
-        fields.String(validate=_AGENCY), load_default=None, allow_none=True
-    )
 
 
-class ResultsNoticeRequest(_Strict):
-    text = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=50_000)
-    )
-    legal_education = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(max=_TEXT)
-    )
+class DeliveryRequest(_Strict):
+    """``press_agency`` only when DIC records a confirmation on its word."""
 
-
-class DistributeRequest(_Strict):
-    recipients = fields.List(
-        fields.String(validate=_AGENCY), load_default=None, allow_none=True
-    )
+    press_agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
+    note = _reason(required=False)
 
 
 class GenerateReportRequest(_Strict):

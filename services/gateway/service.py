@@ -257,6 +257,25 @@ class GatewayService(ServiceBase):
         )
 
     @api(
+        "POST",
+        f"{V1}/inputs",
+        action="reports.submit",
+        body=s.InputRequest,
+        response=s.RecordSchema,
+        status=201,
+        tag="reports",
+        summary="Submit one input of a channel as it arrived (email, SMS, edXML...)",
+    )
+    def submit_input(self, request, caller, body):
+        return self.intake.submit_input(
+            body["channel"],
+            body["data"],
+            actor=caller.actor(),
+            encoding=body["encoding"],
+            idempotency_key=body["idempotency_key"],
+        )
+
+    @api(
         "GET",
         f"{V1}/reports/<report_id>",
         action="reports.read",
@@ -309,9 +328,8 @@ class GatewayService(ServiceBase):
         summary="Submit a corrected form of a quarantined input",
     )
     def resubmit_quarantined(self, request, caller, quarantine_id, body):
-        report = _dump(s.ReportInputSchema, body["report"])
         return self.intake.resubmit_quarantined(
-            quarantine_id, report, actor=caller.actor()
+            quarantine_id, body["raw"], actor=caller.actor(), encoding=body["encoding"]
         )
 
     # --- cases ---
@@ -365,19 +383,34 @@ class GatewayService(ServiceBase):
     )
     def confirm_triage(self, request, caller, case_id, body):
         return self.intake.confirm_triage(
-            case_id, _dump(s.TriageRequest, body), actor=caller.actor()
+            case_id, actor=caller.actor(), **_dump(s.TriageRequest, body)
         )
 
     @api(
         "GET",
         f"{V1}/merge-proposals",
         action="merges.list",
+        query=s.MergeProposalQuery,
         response=s.ItemsSchema,
         tag="cases",
         summary="Near-duplicate cases proposed for merging",
     )
-    def list_merge_proposals(self, request, caller):
-        return _items(self.intake.list_merge_proposals())
+    def list_merge_proposals(self, request, caller, query):
+        return _items(self.intake.list_merge_proposals(**query))
+
+    @api(
+        "POST",
+        f"{V1}/merge-proposals/<proposal_id>/dismissal",
+        action="merges.confirm",
+        body=s.DismissRequest,
+        response=s.RecordSchema,
+        tag="cases",
+        summary="Dismiss a merge proposal: the cases are distinct",
+    )
+    def dismiss_merge_proposal(self, request, caller, proposal_id, body):
+        return self.intake.dismiss_merge_proposal(
+            proposal_id, actor=caller.actor(), reason=body["reason"]
+        )
 
     @api(
         "POST",
@@ -390,7 +423,7 @@ class GatewayService(ServiceBase):
     )
     def confirm_merge(self, request, caller, case_id, body):
         return self.intake.confirm_merge(
-            case_id, body["into_case_id"], actor=caller.actor()
+            case_id, body["into_case_id"], actor=caller.actor(), reason=body["reason"]
         )
 
     # --- routing ---
@@ -472,13 +505,15 @@ class GatewayService(ServiceBase):
         "GET",
         f"{V1}/escalations",
         action="escalations.read",
-        query=s.EscalationQuery,
+        query=s.EscalationFilterSchema,
         response=s.ItemsSchema,
         tag="routing",
         summary="Escalations and their outcomes",
     )
     def list_escalations(self, request, caller, query):
-        return _items(self.routing.list_escalations(**query))
+        return _items(
+            self.routing.list_escalations(_dump(s.EscalationFilterSchema, query))
+        )
 
     @api(
         "POST",
@@ -491,28 +526,31 @@ class GatewayService(ServiceBase):
     )
     def answer_escalation(self, request, caller, escalation_id, body):
         return self.routing.answer_escalation(
-            escalation_id, body["outcome"], body["next_state"], actor=caller.actor()
+            escalation_id,
+            body["outcome"],
+            body["next_state"],
+            actor=caller.actor(),
+            note=body["note"],
         )
 
     @api(
         "GET",
         f"{V1}/deadlines",
         action="deadlines.list",
-        query=s.DeadlineQuery,
+        query=s.DeadlineFilterSchema,
         response=s.ItemsSchema,
         tag="routing",
         summary="Deadlines due soon or overdue",
     )
     def list_deadlines(self, request, caller, query):
         if not caller.is_lead:
-            if query.get("agency") not in (None, caller.agency):
+            if query.get("owner_agency") not in (None, caller.agency):
                 raise Forbidden(
                     "an agency sees only its own deadlines",
-                    {"agency": f"must be {caller.agency} or absent"},
+                    {"owner_agency": f"must be {caller.agency} or absent"},
                 )
-            query["agency"] = caller.agency
-        filters = {k: v for k, v in query.items() if v is not None}
-        return _items(self.routing.list_deadlines(**filters))
+            query["owner_agency"] = caller.agency
+        return _items(self.routing.list_deadlines(_dump(s.DeadlineFilterSchema, query)))
 
     # --- consultation ---
 
@@ -540,7 +578,7 @@ class GatewayService(ServiceBase):
         summary="A written-opinion round",
     )
     def get_round(self, request, caller, consultation_id):
-        found = self.consultation.get_round(consultation_id)
+        found = self.consultation.get_round(consultation_id, actor=caller.actor())
         case = self._case_of(caller, "rounds.read", found, "round")
         return redact(found, caller, case.get("classification"))
 
@@ -559,7 +597,7 @@ class GatewayService(ServiceBase):
                 "only DIC records an opinion for another agency",
                 {"agency": f"must be {caller.agency} or absent"},
             )
-        found = self.consultation.get_round(consultation_id)
+        found = self.consultation.get_round(consultation_id, actor=caller.actor())
         self._case_of(caller, "opinions.submit", found, "round")
         return self.consultation.submit_opinion(
             consultation_id, _dump(s.OpinionRequest, body), actor=caller.actor()
@@ -640,9 +678,21 @@ class GatewayService(ServiceBase):
     )
     def get_consultation(self, request, caller, case_id):
         case = self._case(caller, "meetings.read", case_id)
-        return redact(
-            self.consultation.get_case(case_id), caller, case.get("classification")
-        )
+        found = self.consultation.get_case(case_id, actor=caller.actor())
+        return redact(found, caller, case.get("classification"))
+
+    @api(
+        "GET",
+        f"{V1}/meetings/<meeting_id>",
+        action="meetings.read",
+        response=s.RecordSchema,
+        tag="consultation",
+        summary="A meeting: agenda, attendance, minutes",
+    )
+    def get_meeting(self, request, caller, meeting_id):
+        found = self.consultation.get_meeting(meeting_id, actor=caller.actor())
+        case = self._case_of(caller, "meetings.read", found, "meeting")
+        return redact(found, caller, case.get("classification"))
 
     @api(
         "POST",
@@ -682,7 +732,9 @@ class GatewayService(ServiceBase):
     )
     def list_measures(self, request, caller, case_id):
         case = self._case(caller, "measures.read", case_id)
-        measures = _items(self.consultation.list_measures(case_id))
+        measures = _items(
+            self.consultation.list_measures(case_id=case_id, actor=caller.actor())
+        )
         measures["items"] = [
             redact(item, caller, case.get("classification"))
             for item in measures["items"]
@@ -756,9 +808,25 @@ class GatewayService(ServiceBase):
                 {"agency": f"must be {caller.agency} or absent"},
             )
         self._case(caller, "statements.draft", case_id)
-        body["agency"] = body.get("agency") or caller.agency
+        content = _dump(s.StatementRequest, body)
+        kind = content.pop("kind")
         return self.press.draft_statement(
-            case_id, _dump(s.StatementRequest, body), actor=caller.actor()
+            case_id, kind, actor=caller.actor(), content=content
+        )
+
+    @api(
+        "PATCH",
+        f"{V1}/statements/<statement_id>",
+        action="statements.draft",
+        body=s.UpdateRequest,
+        response=s.RecordSchema,
+        tag="press",
+        summary="Change a draft statement (an approved one needs approval again)",
+    )
+    def update_statement(self, request, caller, statement_id, body):
+        self._statement_owner(caller, "statements.draft", statement_id)
+        return self.press.update_draft(
+            statement_id, _dump(s.UpdateRequest, body), actor=caller.actor()
         )
 
     @api(
@@ -768,17 +836,22 @@ class GatewayService(ServiceBase):
         query=s.StatementListQuery,
         response=s.ItemsSchema,
         tag="press",
-        summary="Statements of a case, or all",
+        summary="Statements of a case, of an issuing agency or sent to a press agency",
     )
     def list_statements(self, request, caller, query):
-        if not caller.is_lead:
-            if not query.get("case_id"):
-                raise Forbidden(
-                    "an agency lists the statements of one of its cases",
-                    {"case_id": "required for agencies other than DIC"},
-                )
-            self._case(caller, "statements.read", query["case_id"])
         filters = {k: v for k, v in query.items() if v is not None}
+        if not caller.is_lead:
+            own = caller.agency in (query.get("agency"), query.get("press_agency"))
+            if query.get("case_id"):
+                self._case(caller, "statements.read", query["case_id"])
+            elif not own:
+                raise Forbidden(
+                    "an agency lists the statements of its cases or its own",
+                    {
+                        "case_id": "give one of your cases, or agency or press_agency "
+                        f"= {caller.agency}"
+                    },
+                )
         return _items(self.press.list_statements(**filters))
 
     @api(
@@ -792,6 +865,8 @@ class GatewayService(ServiceBase):
     def get_statement(self, request, caller, statement_id):
         statement = self.press.get_statement(statement_id)
         if not caller.is_lead and caller.agency in _recipients(statement):
+            # A press agency reads what it was sent: distributed statements
+            # carry nothing classified (the press service checks at approval).
             return statement
         case = self._case_of(caller, "statements.read", statement, "statement")
         return redact(statement, caller, case.get("classification"))
@@ -802,7 +877,7 @@ class GatewayService(ServiceBase):
         action="statements.approve",
         response=s.RecordSchema,
         tag="press",
-        summary="Approve a statement",
+        summary="Approve a statement (the agency's spokesperson)",
     )
     def approve_statement(self, request, caller, statement_id):
         self._statement_owner(caller, "statements.approve", statement_id)
@@ -820,25 +895,34 @@ class GatewayService(ServiceBase):
     def distribute_statement(self, request, caller, statement_id, body):
         self._statement_owner(caller, "statements.distribute", statement_id)
         return self.press.distribute_statement(
-            statement_id, recipients=body.get("recipients"), actor=caller.actor()
+            statement_id, actor=caller.actor(), recipients=body.get("recipients")
         )
 
     @api(
         "POST",
         f"{V1}/statements/<statement_id>/deliveries",
         action="statements.confirm",
+        body=s.DeliveryRequest,
         response=s.RecordSchema,
         tag="press",
         summary="A press agency confirms it received a statement",
     )
-    def confirm_delivery(self, request, caller, statement_id):
+    def confirm_delivery(self, request, caller, statement_id, body):
+        press_agency = body.get("press_agency") or caller.agency
+        if press_agency != caller.agency and not caller.is_lead:
+            raise Forbidden(
+                "a press agency confirms only its own deliveries",
+                {"press_agency": f"must be {caller.agency} or absent"},
+            )
         statement = self.press.get_statement(statement_id)
         if not caller.is_lead and caller.agency not in _recipients(statement):
             raise Forbidden(
                 f"statement {statement_id} was not sent to {caller.agency}",
                 {"statement_id": "only a recipient confirms delivery"},
             )
-        return self.press.confirm_delivery(statement_id, actor=caller.actor())
+        return self.press.confirm_delivery(
+            statement_id, press_agency, actor=caller.actor(), note=body["note"]
+        )
 
     @api(
         "POST",
@@ -852,7 +936,7 @@ class GatewayService(ServiceBase):
     )
     def draft_results_notice(self, request, caller, case_id, body):
         return self.press.draft_results_notice(
-            case_id, _dump(s.ResultsNoticeRequest, body), actor=caller.actor()
+            case_id, actor=caller.actor(), content=_dump(s.ResultsNoticeRequest, body)
         )
 
     @api(

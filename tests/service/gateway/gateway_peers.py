@@ -139,7 +139,9 @@ Intake = _service(
         "resubmit_quarantined": None,
         "confirm_triage": None,
         "confirm_merge": None,
-        "list_merge_proposals": lambda: [],
+        "list_merge_proposals": lambda **kwargs: [],
+        "dismiss_merge_proposal": None,
+        "submit_input": None,
     },
 )
 Routing = _service(
@@ -151,8 +153,8 @@ Routing = _service(
         "transfer_lead": None,
         "escalate": None,
         "answer_escalation": None,
-        "list_deadlines": lambda **kwargs: [],
-        "list_escalations": lambda **kwargs: [],
+        "list_deadlines": lambda filters=None: [],
+        "list_escalations": lambda filters=None: [],
     },
 )
 Consultation = _service(
@@ -171,14 +173,16 @@ Consultation = _service(
         "report_result": None,
         "close_case": None,
         "reopen_case": None,
-        "get_case": lambda case_id: {"case_id": case_id, "rounds": []},
-        "list_measures": lambda case_id: [],
+        "get_case": lambda case_id, actor=None: {"case_id": case_id, "rounds": []},
+        "get_meeting": _known("meeting", MEETING_ID, {"invited": ["police"]}),
+        "list_measures": lambda **kwargs: [],
     },
 )
 Press = _service(
     "press",
     {
         "draft_statement": None,
+        "update_draft": None,
         "approve_statement": None,
         "distribute_statement": None,
         "confirm_delivery": None,
