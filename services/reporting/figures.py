@@ -516,7 +516,7 @@ def _measure_tables(data, activity, agency, own_cases):
     )
 
 
-def _compliance(records, now):
+def compliance_counts(records, now):
     counts = Counter()
     for record in records:
         status = record.get("status")
@@ -533,7 +533,7 @@ def _compliance(records, now):
     return counts
 
 
-def _compliance_row(label, counts):
+def compliance_row(label, counts):
     settled = counts["on_time"] + counts["late"] + counts["missed"]
     return [
         label,
@@ -565,20 +565,20 @@ def _deadline_tables(data, records, agency, now):
     by_kind = defaultdict(list)
     for record in records:
         by_kind[record.get("kind") or "unknown"].append(record)
-    all_counts = _compliance(records, now)
+    all_counts = compliance_counts(records, now)
     data.add(
         Table(
             "deadline_compliance",
             "Chấp hành thời hạn xử lý",
             ["Loại thời hạn", *_COMPLIANCE_COLUMNS],
             [
-                _compliance_row(
-                    labels.deadline_kind(kind), _compliance(by_kind[kind], now)
+                compliance_row(
+                    labels.deadline_kind(kind), compliance_counts(by_kind[kind], now)
                 )
                 for kind in sorted(by_kind, key=labels.deadline_kind)
             ],
             _COMPLIANCE_FORMATS,
-            total=_compliance_row("Tổng cộng", all_counts),
+            total=compliance_row("Tổng cộng", all_counts),
             note="Tỷ lệ đúng hạn tính trên số thời hạn đã đến hạn và đã có kết quả.",
         )
     )
@@ -587,18 +587,20 @@ def _deadline_tables(data, records, agency, now):
     by_owner = defaultdict(list)
     for record in initial:
         by_owner[record.get("owner_agency")].append(record)
-    initial_counts = _compliance(initial, now)
+    initial_counts = compliance_counts(initial, now)
     data.add(
         Table(
             "initial_info",
             "Cung cấp thông tin ban đầu cho báo chí trong 2 giờ (Điều 7.6.d)",
             ["Cơ quan, đơn vị", *_COMPLIANCE_COLUMNS],
             [
-                _compliance_row(labels.agency(code), _compliance(by_owner[code], now))
+                compliance_row(
+                    labels.agency(code), compliance_counts(by_owner[code], now)
+                )
                 for code in sorted(by_owner, key=lambda code: labels.agency(code))
             ],
             _COMPLIANCE_FORMATS,
-            total=_compliance_row("Tổng cộng", initial_counts),
+            total=compliance_row("Tổng cộng", initial_counts),
         )
     )
     data.totals.update(

@@ -119,8 +119,11 @@ def _is_later(doc, key, at, seq):
 
 
 def _add_unique(values, value):
+    """Add to a sorted list of distinct values (the order of arrival must not
+    show in the result)."""
     if value and value not in values:
         values.append(value)
+        values.sort()
 
 
 def _agency_list(items):
@@ -451,9 +454,16 @@ def new_deadline(deadline_id):
         "overdue_at": None,
         "met_at": None,
         "cancelled_at": None,
+        "late": None,
         "on_time": None,
         "versions": {},
     }
+
+
+def _earliest(current, candidate):
+    if candidate is None:
+        return current
+    return candidate if current is None or candidate < current else current
 
 
 def _deadline_status(record):
@@ -492,16 +502,22 @@ def apply_to_deadline(record, entry):
                 record["subject"] = dict(payload["subject"])
         if payload.get("started_at"):
             record["started_at"] = parse_time(payload["started_at"])
+        # The earliest of each firing counts, whatever order they arrive in.
         if kind == "deadline.due_soon":
-            record["due_soon_at"] = record["due_soon_at"] or at
+            record["due_soon_at"] = _earliest(record["due_soon_at"], at)
         elif kind == "deadline.overdue":
-            record["overdue_at"] = parse_time(payload.get("fired_at")) or at
+            fired = parse_time(payload.get("fired_at")) or at
+            record["overdue_at"] = _earliest(record["overdue_at"], fired)
         elif kind == "deadline.met":
-            record["met_at"] = parse_time(payload.get("met_at")) or at
+            record["met_at"] = _earliest(
+                record["met_at"], parse_time(payload.get("met_at")) or at
+            )
             if "late" in payload:
-                record["on_time"] = not payload["late"]
+                record["late"] = bool(payload["late"])
         elif kind == "deadline.cancelled":
-            record["cancelled_at"] = parse_time(payload.get("cancelled_at")) or at
+            record["cancelled_at"] = _earliest(
+                record["cancelled_at"], parse_time(payload.get("cancelled_at")) or at
+            )
     elif kind == "press.initial_info_due":
         record["initial_info"] = True
         record["kind"] = record["kind"] or INITIAL_INFO_KIND
@@ -514,7 +530,7 @@ def apply_to_deadline(record, entry):
         record["kind"] = record["kind"] or INITIAL_INFO_KIND
         record["owner_agency"] = record["owner_agency"] or payload.get("agency")
         record["due_at"] = record["due_at"] or parse_time(payload.get("due_at"))
-        record["overdue_at"] = record["overdue_at"] or at
+        record["overdue_at"] = _earliest(record["overdue_at"], at)
     elif kind == "press.statement_distributed":
         given = payload.get("initial_info") or {}
         record["initial_info"] = True
@@ -524,15 +540,19 @@ def apply_to_deadline(record, entry):
         record["started_at"] = record["started_at"] or parse_time(
             given.get("started_at")
         )
-        met_at = parse_time(given.get("given_at")) or at
-        if record["met_at"] is None or met_at < record["met_at"]:
-            record["met_at"] = met_at
-            if "on_time" in given:
-                record["on_time"] = bool(given["on_time"])
+        record["met_at"] = _earliest(
+            record["met_at"], parse_time(given.get("given_at")) or at
+        )
 
     if record["kind"] == INITIAL_INFO_KIND or record.get("article") == "7.6.d":
         record["initial_info"] = True
-    if record["met_at"] and record["due_at"] and record["on_time"] is None:
+    # On time: as the clock's owner said (deadline.met ``late``), else by
+    # comparing when the step happened with the due time.
+    if record["met_at"] is None:
+        record["on_time"] = None
+    elif record["late"] is not None:
+        record["on_time"] = not record["late"]
+    elif record["due_at"] is not None:
         record["on_time"] = record["met_at"] <= record["due_at"]
     record["status"] = _deadline_status(record)
 

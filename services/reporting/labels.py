@@ -158,6 +158,17 @@ def agency(code):
         return code
 
 
+def agency_kind(code):
+    """The registry kind of an agency (department, police...), or None."""
+    registry = _registry()
+    if registry is None or not code:
+        return None
+    try:
+        return registry.get(code).kind
+    except (NotFound, KeyError, LookupError):
+        return None
+
+
 def lead_agency_code():
     registry = _registry()
     lead = getattr(registry, "lead", None) if registry is not None else None
