@@ -64,7 +64,7 @@ def parse(data, reporter=None):
     return [
         {
             "channel": CHANNEL,
-            "reporter": sender or reporter or {"kind": "anonymous"},
+            "reporter": sender or {"kind": "anonymous"},
             "title": subject[:500] or None,
             "content_items": content_items_from_text(text, links),
             "attachments": files,

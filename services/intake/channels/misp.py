@@ -101,7 +101,7 @@ def parse(data, reporter=None):
             "channel": CHANNEL,
             "reporter": {"kind": "partner", "organisation": organisation}
             if organisation
-            else (reporter or {"kind": "partner"}),
+            else {"kind": "partner"},
             "title": info[:500] or None,
             "content_items": items,
             "about": {"text": ""},

@@ -83,7 +83,7 @@ def parse(data, reporter=None):
             "channel": CHANNEL,
             "reporter": {"kind": "partner", "organisation": creator}
             if creator
-            else (reporter or {"kind": "partner"}),
+            else {"kind": "partner"},
             "title": (titles[0] if titles else bundle.get("id") or "STIX bundle")[:500],
             "content_items": items,
             "about": {"text": ""},
