@@ -22,7 +22,8 @@ from services.gateway.http import ApiEndpoint
 from services.gateway.schemas import ErrorSchema
 
 _PATH_PARAM = re.compile(
-    r"<(?:(?P<converter>[a-z]+):)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)>"
+    r"<(?:(?P<converter>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?"
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)>"
 )
 
 ERROR_DESCRIPTIONS = {
@@ -84,15 +85,16 @@ def openapi_path(url):
 
 
 def _path_parameters(url):
-    return [
-        {
-            "in": "path",
-            "name": match["name"],
-            "required": True,
-            "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,100}$"},
-        }
-        for match in _PATH_PARAM.finditer(url)
-    ]
+    parameters = []
+    for match in _PATH_PARAM.finditer(url):
+        schema = {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,100}$"}
+        if match["converter"] == "any":
+            choices = [item.strip() for item in match["args"].split(",")]
+            schema = {"type": "string", "enum": choices}
+        parameters.append(
+            {"in": "path", "name": match["name"], "required": True, "schema": schema}
+        )
+    return parameters
 
 
 def _operation(entrypoint):

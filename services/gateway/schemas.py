@@ -25,6 +25,7 @@ from phoihop.contracts.consultation import (
     ReasonRequest,
     ResultRequest,
 )
+from phoihop.contracts.reporting import GRANULARITIES, REPORT_KINDS, ReportRequest
 from phoihop.contracts.routing import ESCALATION_OUTCOMES
 from phoihop.events import UtcDateTime
 from phoihop.reports import CHANNELS, SEVERITIES, ReportInputSchema
@@ -47,6 +48,7 @@ __all__ = [
     "OpinionRequest",
     "ReasonRequest",
     "ReportInputSchema",
+    "ReportRequest",
     "ResultRequest",
     "ResultsNoticeRequest",
     "UpdateRequest",
@@ -102,27 +104,68 @@ class PageQuery(_Strict):
     )
 
 
-class CaseListQuery(PageQuery):
-    """Search of the case board."""
+class CaseListQuery(_Strict):
+    """Search of the case board (the reporting service's filters)."""
 
     state = fields.List(
         fields.String(validate=validate.OneOf(STATES)), load_default=list
     )
     agency = fields.String(load_default=None, validate=_AGENCY)
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    q = fields.String(
+    text = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "words of the title or content"},
+        metadata={"description": "words of the title, or the case id"},
     )
-    received_from = UtcDateTime(load_default=None)
-    received_to = UtcDateTime(load_default=None)
+    start = fields.Date(
+        load_default=None, metadata={"description": "opened on or after (local day)"}
+    )
+    end = fields.Date(
+        load_default=None, metadata={"description": "opened on or before (local day)"}
+    )
+    classification = fields.String(
+        load_default=None, validate=validate.OneOf(CLASSIFICATIONS)
+    )
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
     @validates_schema
     def _check_period(self, data, **kwargs):
-        start, end = data.get("received_from"), data.get("received_to")
-        if start and end and start > end:
-            raise SchemaError("must not be before received_from", "received_to")
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise SchemaError("must not be before start", "end")
+
+    def to_filters(self, data):
+        """The ``filters`` argument of ``reporting.list_cases``."""
+        filters = {
+            key: value
+            for key, value in self.dump(data).items()
+            if value not in (None, []) and key not in ("start", "end")
+        }
+        if data.get("start") or data.get("end"):
+            filters["period"] = {
+                "start": data["start"].isoformat() if data.get("start") else None,
+                "end": data["end"].isoformat() if data.get("end") else None,
+            }
+        return filters
+
+
+class BoardQuery(_Strict):
+    due_soon_hours = fields.Float(
+        load_default=None, validate=validate.Range(min=0.1, max=720)
+    )
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=500))
+
+
+class WorkloadQuery(_Strict):
+    agency = fields.String(load_default=None, validate=_AGENCY)
+
+
+class ReportListQuery(_Strict):
+    kind = fields.String(
+        load_default=None, validate=validate.OneOf(REPORT_KINDS + GRANULARITIES)
+    )
+    agency = fields.String(load_default=None, validate=_AGENCY)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class QuarantineQuery(PageQuery):
@@ -158,11 +201,6 @@ class MergeProposalQuery(_Strict):
     )
     case_id = fields.String(load_default=None, validate=_ID)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-
-
-class PeriodQuery(_Strict):
-    start = UtcDateTime(load_default=None)
-    end = UtcDateTime(load_default=None)
 
 
 class DeadLetterQuery(_Strict):
@@ -290,33 +328,6 @@ class DeliveryRequest(_Strict):
 
     press_agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
     note = _reason(required=False)
-
-
-class GenerateReportRequest(_Strict):
-    """A periodic report to the City People's Committee (Art. 8.2)."""
-
-    kind = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            ("week", "month", "quarter", "year", "range", "agency")
-        ),
-    )
-    start = UtcDateTime(required=True)
-    end = UtcDateTime(load_default=None, allow_none=True)
-    agency = fields.String(load_default=None, allow_none=True, validate=_AGENCY)
-    formats = fields.List(
-        fields.String(validate=validate.OneOf(("docx", "xlsx"))),
-        load_default=lambda: ["docx", "xlsx"],
-    )
-
-    @validates_schema
-    def _check_period(self, data, **kwargs):
-        if data.get("kind") == "range" and not data.get("end"):
-            raise SchemaError("a range needs its end", "end")
-        if data.get("end") and data["end"] <= data["start"]:
-            raise SchemaError("must be after start", "end")
-        if data.get("kind") == "agency" and not data.get("agency"):
-            raise SchemaError("an agency result report names the agency", "agency")
 
 
 class ReplayRequest(_Strict):

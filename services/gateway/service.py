@@ -14,11 +14,13 @@ RPC calls made: intake, routing, consultation, press, reporting (each with
 a timeout; a service that does not answer gives HTTP 503).
 """
 
+import base64
 import mimetypes
 from pathlib import Path
 
 from marshmallow import Schema, fields, validate
 from phoihop.auth import (
+    is_cleared,
     DIC_INSPECTOR,
     check_action,
     check_case,
@@ -37,6 +39,10 @@ from services.gateway.http import SESSION_COOKIE, Gatekeeper, api
 from services.gateway.openapi import build_openapi, render_docs_page
 from services.gateway.rpc import ServiceRpc
 
+REPORT_MIMETYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 V1 = "/api/v1"
 
@@ -94,7 +100,11 @@ class GatewayService(ServiceBase):
 
     def _case(self, caller, action, case_id):
         """The case as the board shows it, once the caller may act on it."""
-        case = self.reporting.get_case(case_id)
+        # The board shows classified events' text only when asked to; only
+        # a caller cleared for state secrets asks (redact() does the rest).
+        case = self.reporting.get_case(
+            case_id, include_classified=is_cleared(caller.clearance, "secret")
+        )
         if not isinstance(case, dict):
             raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
         case.setdefault("case_id", case_id)
@@ -351,14 +361,10 @@ class GatewayService(ServiceBase):
                     {"agency": f"must be {caller.agency} or absent"},
                 )
             query["agency"] = caller.agency
-        filters = _dump(s.CaseListQuery, query)
-        result = self.reporting.list_cases(
-            **{k: v for k, v in filters.items() if v not in (None, [])}
-        )
-        page = _items(result)
+        page = _items(self.reporting.list_cases(s.CaseListQuery().to_filters(query)))
         page["items"] = [redact(item, caller) for item in page["items"]]
-        page.setdefault("limit", query["limit"])
-        page.setdefault("offset", query["offset"])
+        page.setdefault("page", query["page"])
+        page.setdefault("page_size", query["page_size"])
         return page
 
     @api(
@@ -972,62 +978,104 @@ class GatewayService(ServiceBase):
         "GET",
         f"{V1}/board/summary",
         action="board.read",
+        query=s.BoardQuery,
         response=s.RecordSchema,
         tag="reporting",
-        summary="Counts per state, agency and category",
+        summary="Counts per state, agency and category; deadlines due and overdue",
     )
-    def board_summary(self, request, caller):
-        return self.reporting.board_summary()
+    def board_summary(self, request, caller, query):
+        return self.reporting.board_summary(**query)
 
     @api(
         "GET",
         f"{V1}/board/workload",
         action="board.read",
+        query=s.WorkloadQuery,
         response=s.RecordSchema,
         tag="reporting",
         summary="Open work per agency",
     )
-    def agency_workload(self, request, caller):
-        return self.reporting.agency_workload()
+    def agency_workload(self, request, caller, query):
+        return self.reporting.agency_workload(agency=query["agency"])
 
     @api(
         "GET",
         f"{V1}/board/compliance",
         action="board.read",
-        query=s.PeriodQuery,
+        query=s.ReportRequest,
         response=s.RecordSchema,
         tag="reporting",
-        summary="Deadlines met and missed",
+        summary="Deadlines met, late and missed in a period",
     )
     def deadline_compliance(self, request, caller, query):
-        period = {k: v for k, v in _dump(s.PeriodQuery, query).items() if v is not None}
-        return self.reporting.deadline_compliance(**period)
+        return self.reporting.deadline_compliance(**_dump(s.ReportRequest, query))
 
     @api(
         "GET",
         f"{V1}/periodic-reports",
         action="periodic_reports.read",
+        query=s.ReportListQuery,
         response=s.ItemsSchema,
         tag="reporting",
-        summary="Generated periodic reports",
+        summary="Generated periodic and agency result reports",
     )
-    def list_reports(self, request, caller):
-        return _items(self.reporting.list_reports())
+    def list_reports(self, request, caller, query):
+        query["agency"] = self._own_reports(caller, query.get("agency"))
+        return _items(self.reporting.list_reports(**query))
 
     @api(
         "POST",
         f"{V1}/periodic-reports",
         action="periodic_reports.generate",
-        body=s.GenerateReportRequest,
+        body=s.ReportRequest,
         response=s.RecordSchema,
         status=201,
         tag="reporting",
-        summary="Generate a periodic report (Art. 8.2)",
+        summary="Generate the City report (Art. 8.2) or an agency's results (7.6.c)",
     )
     def generate_report(self, request, caller, body):
+        body["agency"] = self._own_reports(caller, body.get("agency"))
         return self.reporting.generate_report(
-            _dump(s.GenerateReportRequest, body), actor=caller.actor()
+            actor=caller.actor(), **_dump(s.ReportRequest, body)
         )
+
+    @api(
+        "GET",
+        f"{V1}/periodic-reports/<report_id>/<any(docx, xlsx):file_format>",
+        action="periodic_reports.read",
+        tag="reporting",
+        summary="Download a generated report as .docx or .xlsx",
+    )
+    def report_file(self, request, caller, report_id, file_format):
+        if not caller.is_lead:
+            own = self.reporting.list_reports(agency=caller.agency, limit=500)
+            if report_id not in {item.get("report_id") for item in own}:
+                raise Forbidden(
+                    f"report {report_id} is not a report of {caller.agency}",
+                    {"report_id": "an agency reads its own result reports"},
+                )
+        found = self.reporting.get_report_file(report_id, format=file_format)
+        content = base64.b64decode(found["content_base64"])
+        return Response(
+            content,
+            mimetype=REPORT_MIMETYPES[file_format],
+            headers={
+                "Content-Disposition": f'attachment; filename="{found["name"]}"',
+                "X-Content-SHA256": found["sha256"],
+            },
+        )
+
+    def _own_reports(self, caller, agency):
+        """DIC compiles the City report; another agency only its own results
+        (Art. 7.6.c), so its requests are about itself."""
+        if caller.is_lead:
+            return agency
+        if agency not in (None, caller.agency):
+            raise Forbidden(
+                "an agency reports and reads only its own results (Art. 7.6.c)",
+                {"agency": f"must be {caller.agency} or absent"},
+            )
+        return caller.agency
 
     @api(
         "GET",

@@ -142,6 +142,7 @@ _WORKERS = frozenset({OFFICER, FOCAL_POINT, DIC_INSPECTOR})
 _INSPECTOR = frozenset({DIC_INSPECTOR})
 _SPEAKERS = frozenset({SPOKESPERSON, DIC_INSPECTOR})
 _ADMIN = frozenset({ADMIN})
+_REPORTERS = frozenset({FOCAL_POINT, DIC_INSPECTOR})
 
 
 @dataclass(frozen=True)
@@ -196,8 +197,9 @@ POLICY = {
     # Art. 8: DIC compiles the situation and reports to the city.
     "board.read": Rule(_WORKERS, LEAD, "Art. 8.3: DIC compiles"),
     "stream.read": Rule(_WORKERS, LEAD, "Art. 7.1.d: DIC monitors"),
-    "periodic_reports.read": Rule(_INSPECTOR, LEAD, "Art. 8.2: DIC reports"),
-    "periodic_reports.generate": Rule(_INSPECTOR, LEAD, "Art. 8.2: DIC reports"),
+    # Art. 8.2: DIC reports to the city; Art. 7.6.c: each agency its results.
+    "periodic_reports.read": Rule(_REPORTERS, GLOBAL, "Art. 8.2, 7.6.c"),
+    "periodic_reports.generate": Rule(_REPORTERS, GLOBAL, "Art. 8.2, 7.6.c"),
     "log.verify": Rule(_INSPECTOR | _ADMIN, LEAD, "audit of the event log"),
     # Operations of the platform itself.
     "deadletters.read": Rule(_ADMIN, LEAD, "operations"),

@@ -24,6 +24,7 @@ ESCALATION_ID = "E-1"
 MEASURE_ID = "MS-1"
 REPORT_ID = "RP-1"
 QUARANTINE_ID = "Q-1"
+REPORT_FILE_ID = "PR-1"
 
 calls = []
 
@@ -78,13 +79,14 @@ def _service(name, methods):
     return type(f"Peer{name.title()}", (), attrs)
 
 
-def _get_case(case_id):
+def _get_case(case_id, include_classified=False):
     if case_id not in (CASE_ID, SECRET_CASE_ID):
         raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
     return case_record(case_id)
 
 
-def _list_cases(**filters):
+def _list_cases(filters=None):
+    filters = filters or {}
     calls.append(("list_cases", (), filters))
     items = [case_record(CASE_ID), case_record(SECRET_CASE_ID)]
     agency = filters.get("agency")
@@ -117,7 +119,16 @@ Reporting = _service(
         "agency_workload": None,
         "deadline_compliance": None,
         "generate_report": None,
-        "list_reports": lambda: [],
+        "list_reports": lambda kind=None, agency=None, limit=50: [
+            {"report_id": REPORT_FILE_ID, "agency": agency}
+        ],
+        "get_report_file": lambda report_id, format="docx": {
+            "report_id": report_id,
+            "format": format,
+            "name": f"bao-cao.{format}",
+            "sha256": "0" * 64,
+            "content_base64": "UEsDBA==",
+        },
         "verify_log": None,
     },
 )

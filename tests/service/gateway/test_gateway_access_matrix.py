@@ -71,6 +71,12 @@ def admin(agency, role):
     return agency == "dic" and role == "admin"
 
 
+def reporter(agency, role):
+    # Art. 8.2: DIC's Inspectorate compiles the City report; Art. 7.6.c:
+    # every agency's focal point reports its own results.
+    return role == "focal_point" or (agency == "dic" and role == "dic_inspector")
+
+
 def statement_reader(agency, role):
     # The statement belongs to the health department and was sent to
     # Báo Hải Phòng; both may read it, as may the assigned agencies.
@@ -258,13 +264,14 @@ ENDPOINTS = [
     ("GET", f"{C}/initial-info", None, reader_assigned),
     ("GET", "/api/v1/board/summary", None, dic_worker),
     ("GET", "/api/v1/board/workload", None, dic_worker),
-    ("GET", "/api/v1/board/compliance", None, dic_worker),
-    ("GET", "/api/v1/periodic-reports", None, inspector),
+    ("GET", "/api/v1/board/compliance?kind=month&period=2026-11", None, dic_worker),
+    ("GET", "/api/v1/periodic-reports", None, reporter),
+    ("GET", f"/api/v1/periodic-reports/{peers.REPORT_FILE_ID}/docx", None, reporter),
     (
         "POST",
         "/api/v1/periodic-reports",
-        {"kind": "month", "start": "2026-11-01T00:00:00Z"},
-        inspector,
+        {"kind": "month", "period": "2026-11"},
+        reporter,
     ),
     ("GET", "/api/v1/event-log/verification", None, inspector_or_admin),
     ("GET", "/api/v1/dead-letters?queue=reporting.handle_event", None, admin),
@@ -303,6 +310,8 @@ def test_every_documented_endpoint_is_in_the_matrix(gateway, http):
             ("measure_id", peers.MEASURE_ID),
             ("key_id", "{target}"),
             ("proposal_id", "MP-1"),
+            ("report_id", peers.REPORT_FILE_ID),
+            ("file_format", "docx"),
             ("agency", "police"),
         ):
             path = path.replace(f"/{value}/", f"/{{{name}}}/")
