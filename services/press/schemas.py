@@ -74,8 +74,14 @@ class PressSettings(_Strict):
     deadlines = fields.Dict(load_default=dict)
     templates_dir = fields.String(load_default=None, allow_none=True)
     legal_basis_path = fields.String(load_default=None, allow_none=True)
-    registry = fields.Nested(RegistrySettings, load_default=dict)
-    disclosure = fields.Nested(DisclosureSettings, load_default=dict)
+    # A default is used as given, not loaded: build it through the schema so
+    # that its own defaults apply.
+    registry = fields.Nested(
+        RegistrySettings, load_default=lambda: RegistrySettings().load({})
+    )
+    disclosure = fields.Nested(
+        DisclosureSettings, load_default=lambda: DisclosureSettings().load({})
+    )
     list_limit = fields.Integer(
         load_default=200, validate=validate.Range(min=1, max=10_000)
     )

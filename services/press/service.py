@@ -40,6 +40,8 @@ Events handled: ``case.opened``, ``case.triaged``, ``case.assigned``,
 ``case.reopened``, and ``deadline.overdue`` of its own clocks.
 """
 
+import random
+import time
 import unicodedata
 import uuid
 from datetime import UTC, datetime
@@ -121,7 +123,7 @@ DEFAULT_DEADLINE_KINDS = {
 }
 
 SYSTEM = {"agency": "system", "officer": None}
-TRANSACTION_ATTEMPTS = 4
+TRANSACTION_ATTEMPTS = 6
 
 INDEXES = {
     STATEMENTS: [
@@ -205,6 +207,9 @@ class PressService(ServiceBase):
                 if not is_transient(exc) or attempt == TRANSACTION_ATTEMPTS:
                     raise
                 log.debug("press_transaction_retry", attempt=attempt)
+            # Events of one case arrive together and touch one case view; a
+            # short random pause keeps the losers from colliding again.
+            time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
 
     def _actor(self, actor):
         loaded = load_request(ActorRequest, actor, "actor", "actor.")
@@ -358,16 +363,34 @@ class PressService(ServiceBase):
             if not self._is_refused_level(level):
                 changes["title"] = payload["title"]
                 changes["summary"] = shorten(about.get("text") or "")
-            self._update_view(
+            view = self._update_view(
                 tx,
                 event,
                 changes,
                 dated=("classification", "sector", "locality", "incident"),
             )
+            self._draft_for_running_clock(tx, view)
             return len(items)
 
         items = self._transaction(work)
         log.info("case_facts_received", case_id=event["case_id"], fingerprinted=items)
+
+    def _draft_for_running_clock(self, tx, view):
+        """The facts arrived after the clock started (events of a case are
+        handled concurrently): prepare the first draft now."""
+        current = tx.db[CLOCKS].find_one({"_id": view["_id"]}, session=tx.session)
+        if not current or current["status"] != clocks.RUNNING:
+            return
+        if current.get("statement_id") or not view.get("title"):
+            return
+        statement_id = self._auto_draft(
+            tx, view["_id"], current["agency"], view, current["started_at"]
+        )
+        tx.db[CLOCKS].update_one(
+            {"_id": view["_id"]},
+            {"$set": {"statement_id": statement_id}},
+            session=tx.session,
+        )
 
     @subscribe("case.triaged")
     def handle_case_triaged(self, event):
@@ -431,6 +454,7 @@ class PressService(ServiceBase):
         changes = {"state": payload["state"]}
         if payload["state"] == RESOLVED:
             changes["resolved_at"] = event["occurred_at"]
+            changes["resolved_results"] = payload["results"]
         self._transaction(
             lambda tx: self._update_view(tx, event, changes, dated=("state",))
         )
@@ -988,8 +1012,7 @@ class PressService(ServiceBase):
             if doc.get("body_edited"):
                 raise Conflict(
                     t(
-                        "nội dung thông cáo đã được sửa tay; "
-                        "hãy gửi kèm nội dung mới",
+                        "nội dung thông cáo đã được sửa tay; hãy gửi kèm nội dung mới",
                         "the body was edited by hand; "
                         "send the new body with the change",
                     ),
@@ -1593,6 +1616,18 @@ class PressService(ServiceBase):
                 ),
                 {"decision": "missing"},
             )
+        reported = sum((view.get("resolved_results") or {}).values())
+        if len(view.get("results") or {}) < reported:
+            # The resolution counts results this service has not received
+            # yet; a notice now would show measures as still under way.
+            raise Conflict(
+                t(
+                    "kết quả xử lý của các biện pháp đang được cập nhật; "
+                    "hãy thử lại sau ít phút",
+                    "the handling results are still arriving; try again shortly",
+                ),
+                {"results": f"{len(view.get('results') or {})} of {reported}"},
+            )
         values, codes = self._results_values(view, content)
         title, body = render_draft(self.reference.templates, RESULTS, values)
         by = {"agency": actor["agency"], "officer": actor["officer"]}
@@ -1690,6 +1725,7 @@ class PressService(ServiceBase):
                 "case_id": case_id,
                 "status": "none",
                 "incident": bool(view.get("incident")),
+                "assigned_at": records.iso(view.get("assigned_at")),
             }
         deadline = None
         if current.get("deadline_id"):
