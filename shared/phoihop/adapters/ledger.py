@@ -274,9 +274,11 @@ class MongoLedger:
         with self.client.start_session() as session:
             with session.start_transaction():
                 self.db[DELIVERIES].update_one(key, update, session=session)
-                write_outbox(self.db, receipt_event, session=session)
-        if self.on_commit is not None:
-            self.on_commit()
+                records = write_outbox(self.db, receipt_event, session=session)
+        # Committed: the relay may publish the receipt now rather than at
+        # its next sweep.
+        if self.on_commit is not None and records:
+            self.on_commit(records)
 
     # Holds ---------------------------------------------------------------
 

@@ -220,7 +220,9 @@ class AdapterRunner:
         try:
             self.ledger.release_lease(self.name, self.owner)
         except Exception as exc:  # noqa: BLE001 - the lease expires by itself
-            self.log.warning("adapter_lease_release_failed", error=str(exc))
+            # At shutdown the database client may already be closed; the
+            # lease then runs out on its own within lease_seconds.
+            self.log.debug("adapter_lease_release_failed", error=str(exc))
         self.adapter.close()
 
     def wait_active(self, timeout=30.0):

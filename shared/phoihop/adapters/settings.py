@@ -107,7 +107,10 @@ class AdaptersSectionSchema(Schema):
     retention_days = fields.Integer(
         load_default=DEFAULT_RETENTION_DAYS, validate=validate.Range(min=1, max=3650)
     )
+    # Run only these adapters in this process (split them across hosts).
     only = fields.List(fields.String(), load_default=None, allow_none=True)
+    # Further registry files (the wards and communes DIC loads).
+    registry_extra_paths = fields.List(fields.String(), load_default=list)
     defaults = fields.Nested(LimitsSchema, load_default=dict)
     instances = fields.Dict(
         keys=fields.String(validate=_NAME),
