@@ -21,7 +21,6 @@ one runner per adapter; ``stop()`` stops them all, in parallel.
 import threading
 
 from nameko.extensions import DependencyProvider
-
 from phoihop.adapters.discovery import discover_adapters
 from phoihop.adapters.errors import AdapterConfigError
 from phoihop.adapters.ledger import MongoLedger

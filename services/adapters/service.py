@@ -19,7 +19,6 @@ and the broader types its agency's duties call for).
 """
 
 from nameko.rpc import rpc
-
 from phoihop.adapters.ledger import MONGO_INDEXES
 from phoihop.adapters.settings import AdaptersSectionSchema
 from phoihop.config import Config
