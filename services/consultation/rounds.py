@@ -3,9 +3,10 @@ question in writing, each invited agency answers (and may revise its answer)
 until the round closes, and the closed round keeps its tally and dissent.
 
 A round closes when every invited agency has answered, when the lead closes
-it, or at its due date (the deadline engine's overdue event). Each invited
-agency has its own opinion deadline, so a missing answer leaves its own
-overdue record and due-soon reminder with the agency that owes it.
+it, or at its due date. Each invited agency has its own opinion deadline in
+the deadline engine, so reminders go to the agency that owes an answer and a
+missing answer leaves its own overdue record; the first of those overdue
+firings closes the round.
 """
 
 import uuid
@@ -30,8 +31,9 @@ ROUNDS = "rounds"
 OPEN = "open"
 CLOSED = "closed"
 
-# Deadline kinds the consultation service sets; their reminders (and the
-# default length of a round) are the deadline engine's configuration.
+# Deadline kinds of the deadline engine's configuration: an invited agency's
+# opinion (reminders, overdue record), and the default length of a round
+# opened without a due date (a policy only; no deadline of this kind is set).
 OPINION_DEADLINE = "written_opinion"
 ROUND_DEADLINE = "written_round"
 
@@ -161,24 +163,20 @@ class Rounds:
             )
 
     def _set_deadlines(self, tx, case, doc):
-        """One deadline per invited agency (its reminders and, if it does not
-        answer, its overdue record) and one for the round itself, whose
-        overdue firing closes the round."""
-        common = {
-            "subject": ("consultation", doc["_id"]),
-            "case_id": case["_id"],
-            "due_at": doc["due_at"],
-            "severity": case.get("severity"),
-            "classification": case.get("classification") or "internal",
-        }
+        """One deadline per invited agency: its reminders and, if it does not
+        answer in time, its overdue record. They share the round's due time,
+        so the first of them to go overdue also closes the round."""
         for agency in doc["invited"]:
-            self.deadlines.set(tx, OPINION_DEADLINE, owner_agency=agency, **common)
-        self.deadlines.set(
-            tx,
-            ROUND_DEADLINE,
-            owner_agency=case.get("lead") or self.reference.lead,
-            **common,
-        )
+            self.deadlines.set(
+                tx,
+                OPINION_DEADLINE,
+                subject=("consultation", doc["_id"]),
+                owner_agency=agency,
+                case_id=case["_id"],
+                due_at=doc["due_at"],
+                severity=case.get("severity"),
+                classification=case.get("classification") or "internal",
+            )
 
     def submit(self, tx, consultation_id, data, actor):
         doc = self.get(tx.db, consultation_id, tx.session)
@@ -349,23 +347,17 @@ class Rounds:
             )
         doc.update(closing)
 
-        # Closed before its due date, the round's deadline is met and the
-        # missing agencies are no longer waited for. At the due date every
-        # deadline of the round has fired as overdue: that is the record of
-        # who did not answer, and it stays.
-        subject = ("consultation", doc["_id"])
-        because = f"round closed ({reason})"
+        # Closed before its due date, the round no longer waits for the
+        # missing agencies. At the due date their deadlines have fired as
+        # overdue: that is the record of who did not answer, and it stays.
         if reason != CLOSED_DUE:
-            self.deadlines.meet(
-                tx, kind=ROUND_DEADLINE, subject=subject, reason=because
-            )
             for agency in summary.missing:
                 self.deadlines.cancel(
                     tx,
                     kind=OPINION_DEADLINE,
-                    subject=subject,
+                    subject=("consultation", doc["_id"]),
                     owner_agency=agency,
-                    reason=because,
+                    reason=f"round closed ({reason})",
                 )
 
         # Closing a round does not move the case, but it touches it, so an

@@ -33,7 +33,8 @@ case.closed, case.reopened; deadline.* through the deadline engine.
 Events handled: case.triaged, case.assigned, case.assignment_changed,
 case.lead_transferred, case.escalated, case.escalation_answered,
 case.merged (the case view); deadline.overdue of its own deadline kinds
-(a round closes at its due date; overdue answers and measures are recorded).
+(an overdue answer is recorded and closes its round at the due date; an
+overdue measure is recorded).
 """
 
 from marshmallow import INCLUDE, Schema, fields, validate
@@ -93,7 +94,7 @@ DEADLINE_KINDS = {
         "duration": "3wd",
         "by_severity": {"critical": "4h", "high": "1wd"},
         "article": "5.2.b",
-        "description": "a written-opinion round closes",
+        "description": "how long a round given no due date runs",
     },
     round_store.OPINION_DEADLINE: {
         "duration": "3wd",
@@ -482,12 +483,12 @@ class ConsultationService(ServiceBase):
 
     @subscribe("deadline.overdue")
     def handle_deadline_overdue(self, event):
-        """Close a round at its due date; record answers and measures that
-        went overdue (the engine's event is the overdue record itself)."""
+        """Record answers and measures that went overdue (the engine's event
+        is the overdue record itself); an overdue answer means the round's
+        due date has come, so the round closes."""
         payload = validate_payload(event["type"], event["payload"], event["version"])
         kind = payload["kind"]
         if payload.get("service") != self.name or kind not in (
-            round_store.ROUND_DEADLINE,
             round_store.OPINION_DEADLINE,
             decision_store.MEASURE_DEADLINE,
         ):
@@ -496,18 +497,17 @@ class ConsultationService(ServiceBase):
         rounds = self._rounds()
 
         def work(tx):
-            if kind == round_store.ROUND_DEADLINE:
-                rounds.close_at_due(tx, subject_id, SYSTEM_ACTOR)
-            elif kind == round_store.OPINION_DEADLINE:
+            if kind == round_store.OPINION_DEADLINE:
                 rounds.record_overdue(
                     tx, subject_id, payload["owner_agency"], payload["fired_at"]
                 )
-            else:
-                tx.db[decision_store.MEASURES].update_one(
-                    {"_id": subject_id},
-                    {"$set": {"overdue_at": payload["fired_at"]}},
-                    session=tx.session,
-                )
+                rounds.close_at_due(tx, subject_id, SYSTEM_ACTOR)
+                return
+            tx.db[decision_store.MEASURES].update_one(
+                {"_id": subject_id},
+                {"$set": {"overdue_at": payload["fired_at"]}},
+                session=tx.session,
+            )
 
         self._atomic(work)
         self.log.info("deadline_overdue_handled", kind=kind, subject=subject_id)
