@@ -5,8 +5,8 @@ Drawn off screen with the Agg backend through the object interface (a
 drawn from several workers at once without matplotlib's global figure
 state. Each function returns PNG bytes sized for the text width of an A4
 page. Text is Vietnamese: the font is the first installed of Times New
-Roman, Liberation Serif (metrically the same) and DejaVu Serif, all of
-which carry its diacritics.
+Roman, Liberation Serif and DejaVu Serif that draws every Vietnamese letter
+(matplotlib ships DejaVu, so one always does).
 """
 
 import io
@@ -17,7 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager  # noqa: E402
+from matplotlib import font_manager, ft2font  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -38,13 +38,29 @@ COLOURS = {
 }
 
 
+# Letters a font must draw to be used: Vietnamese needs precomposed vowels
+# with two marks, which some serif fonts (Liberation Serif) lack.
+VIETNAMESE_SAMPLE = "ĐđƯưƠơệộữằẫỡ"
+
+
+def _draws_vietnamese(family):
+    try:
+        path = font_manager.findfont(
+            font_manager.FontProperties(family=family), fallback_to_default=False
+        )
+        charmap = ft2font.FT2Font(path).get_charmap()
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return all(ord(char) in charmap for char in VIETNAMESE_SAMPLE)
+
+
 @lru_cache(maxsize=1)
 def font_family():
-    installed = {font.name for font in font_manager.fontManager.ttflist}
+    """The first preferred font that is installed and draws Vietnamese."""
     for name in FONT_PREFERENCE:
-        if name in installed:
+        if _draws_vietnamese(name):
             return name
-    return "sans-serif"
+    return "DejaVu Sans"
 
 
 def _figure(height):

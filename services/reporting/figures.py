@@ -227,7 +227,7 @@ def compile_report(sources, period, agency=None, now=None, log_head=None):
     _deadline_tables(data, sources.deadlines_due(period), agency, now)
     _escalation_tables(data, activity, own_cases, sources, classified_cases)
     _difficulty_table(data, activity, agency, sources, classified_cases)
-    _coordination_totals(data, activity, agency)
+    _coordination_totals(data, activity, agency, own_cases)
 
     return data
 
@@ -709,7 +709,7 @@ def _difficulty_table(data, activity, agency, sources, classified_cases):
     )
 
 
-def _coordination_totals(data, activity, agency):
+def _coordination_totals(data, activity, agency, own_cases):
     opinions = [
         entry
         for entry in activity.get("consultation.opinion_submitted", [])
@@ -720,14 +720,28 @@ def _coordination_totals(data, activity, agency):
         for entry in activity.get("press.statement_distributed", [])
         if agency is None or _payload(entry).get("agency") == agency
     )
+
+    def invited(kind):
+        return [
+            entry
+            for entry in activity.get(kind, [])
+            if agency is None or agency in (_payload(entry).get("invited") or ())
+        ]
+
     data.totals.update(
         {
-            "consultations": len(activity.get("consultation.opened", [])),
-            "meetings": len(activity.get("meeting.convened", [])),
+            "consultations": len(invited("consultation.opened")),
+            "meetings": len(invited("meeting.convened")),
             "opinions": len(opinions),
             "statements": sum(statements.values()),
             "statements_initial_info": statements.get("initial_info", 0),
-            "results_published": len(activity.get("press.results_published", [])),
+            "results_published": len(
+                [
+                    entry
+                    for entry in activity.get("press.results_published", [])
+                    if agency is None or entry.get("case_id") in (own_cases or ())
+                ]
+            ),
         }
     )
     if agency is not None:

@@ -639,7 +639,7 @@ class CaseScript:
                 [("removal_request", "dic"), ("police_referral", "police")]
             )
             self.report_results(
-                decision_id, planned, with_difficulty=self.index % 5 == 0
+                decision_id, planned, with_difficulty=(self.index // 10) % 3 == 0
             )
             if path == "scam":
                 self.close()
