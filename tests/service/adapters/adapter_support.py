@@ -130,3 +130,64 @@ def read_lines(directory):
 
 def delivered_events(directory):
     return [line["event"] for line in read_lines(directory)]
+
+
+RECEIVER = Path(__file__).with_name("webhook_receiver.py")
+
+
+class WebhookReceiver:
+    """The receiver script as a child process that can go down and come back."""
+
+    def __init__(self, port, out, status=200):
+        self.port = port
+        self.out = Path(out)
+        self.status = status
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/hooks/phoihop"
+
+    def start(self):
+        import socket
+        import subprocess
+        import sys
+
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(RECEIVER),
+                str(self.port),
+                str(self.out),
+                "--status",
+                str(self.status),
+            ],
+        )
+
+        def listening():
+            with socket.socket() as sock:
+                sock.settimeout(0.2)
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        assert wait_for(listening, timeout=10), "the webhook receiver did not start"
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def requests(self):
+        import base64
+
+        if not self.out.exists():
+            return []
+        records = []
+        with open(self.out, encoding="utf-8") as stream:
+            for line in stream:
+                if line.strip():
+                    record = json.loads(line)
+                    record["body"] = base64.b64decode(record["body_b64"])
+                    records.append(record)
+        return records
