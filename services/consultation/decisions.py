@@ -222,6 +222,7 @@ class Decisions:
             self.reference.registry,
             posted_at,
             now,
+            self.reference.lead,
         )
         if errors:
             raise ValidationError(

@@ -16,6 +16,7 @@ from phoihop.contracts.consultation import (
     AGREED,
     DISAGREE,
     DONE,
+    MINISTRY,
     NO_ACTION,
     NO_ANSWERS,
     NOT_AGREED,
@@ -293,9 +294,10 @@ def decision_legal_basis(requested, confirmed):
     return list(dict.fromkeys(requested))
 
 
-def measure_problems(measures, catalogue, registry, posted_at, now):
+def measure_problems(measures, catalogue, registry, posted_at, now, lead=LEAD_AGENCY):
     """Field errors in a handling plan: unknown agencies, due dates in the
-    past, sanction codes that are not D15 sanction rows or not in force, and
+    past, a removal proposal to the Ministry not carried by DIC (Art. 7.1.g),
+    sanction codes that are not D15 sanction rows or not in force, and
     "no action" mixed with other measures."""
     errors = {}
     kinds = [measure["kind"] for measure in measures]
@@ -309,6 +311,10 @@ def measure_problems(measures, catalogue, registry, posted_at, now):
             errors[f"{where}.agency"] = f"{agency} is not an agency in the registry"
         if measure["due_at"] <= now:
             errors[f"{where}.due_at"] = "must be in the future"
+        if measure.get("target") == MINISTRY and agency != lead:
+            errors[f"{where}.agency"] = (
+                f"a removal proposal to the Ministry is made by {lead} (Art. 7.1.g)"
+            )
         code = measure.get("sanction_code")
         if code is None:
             continue

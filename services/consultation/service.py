@@ -527,6 +527,8 @@ def follow_fields(kind, payload):
         keys = ("lead", "agencies", "categories", "sector", "locality", "incident")
         fields_ = {key: payload.get(key) for key in keys}
         fields_["flags"] = payload.get("flags", [])
+        if payload.get("severity"):
+            fields_["severity"] = payload["severity"]
         return fields_, payload.get("state")
     if kind == "case.assignment_changed":
         return {"lead": payload["lead"], "agencies": payload["agencies"]}, None

@@ -4,7 +4,9 @@ and the consultation side of a case.
 Datetimes become ISO 8601 strings in UTC (nameko's RPC serialiser is JSON);
 the gateway shows them in Hai Phong time. While a round is open, an invited
 agency sees only its own opinion, so written answers stay independent of
-each other; the lead sees them all.
+each other; the lead sees them all. The appraisal and decision shown are
+those of the current verification cycle (a reopened case starts a new one);
+earlier ones stay in ``appraisals`` and ``decisions``.
 """
 
 from datetime import datetime
@@ -12,6 +14,7 @@ from datetime import datetime
 from phoihop.store import utcnow
 
 from . import rules
+from .decisions import current
 from .rounds import OPEN
 
 
@@ -83,9 +86,9 @@ def case_view(case, rounds, meetings, measures, viewer=None, lead="dic"):
             "posted_at": case.get("posted_at"),
             "rounds": [round_view(item, agency, is_lead) for item in rounds],
             "meetings": [meeting_view(item) for item in meetings],
-            "appraisal": appraisals[-1] if appraisals else None,
+            "appraisal": current(appraisals, cycle),
             "appraisals": appraisals,
-            "decision": decisions[-1] if decisions else None,
+            "decision": current(decisions, cycle),
             "decisions": decisions,
             "measures": [measure_view(item) for item in measures],
             "results": [

@@ -298,6 +298,10 @@ def test_meeting_case_walks_from_assigned_to_closed_and_reopens(
     )
     assert reopened["state"] == "verifying"
     assert reopened["cycle"] == 2
+    # The new verification cycle starts without an appraisal or decision;
+    # the earlier ones are kept.
+    assert reopened["appraisal"] is None and reopened["decision"] is None
+    assert len(reopened["appraisals"]) == 1 and len(reopened["decisions"]) == 1
 
     assert tap.wait_for(lambda tap: tap.of_type("case.reopened", case_id))
     assert moving_events(tap, case_id)[2:] == [

@@ -283,6 +283,7 @@ def measure(kind="removal_request", agency="dic", hours=24, **extra):
 def test_a_sound_plan_has_no_problems(catalogue, registry):
     plan = [
         measure(target="platform"),
+        measure(target="ministry"),
         measure("sanction_proposal", "police", sanction_code="D15-101.1.a"),
         measure("official_information", "press-hp"),
     ]
@@ -296,6 +297,7 @@ def test_plan_problems_name_each_measure_and_field(catalogue, registry):
         measure(hours=-1),
         measure("sanction_proposal", sanction_code="PRESS2016-9.8"),
         measure("sanction_proposal", sanction_code="D15-101.1.a"),
+        measure(agency="police", target="ministry"),
     ]
 
     problems = rules.measure_problems(
@@ -307,6 +309,7 @@ def test_plan_problems_name_each_measure_and_field(catalogue, registry):
         "measures[1].due_at",
         "measures[2].sanction_code",
         "measures[3].sanction_code",
+        "measures[4].agency",
     }
     assert "2020" in problems["measures[3].sanction_code"]
 
