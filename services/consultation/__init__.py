@@ -1,0 +1,1 @@
+"""The consultation service: rounds, meetings, appraisal, decision, results."""

@@ -7,6 +7,9 @@ it, or at its due date. Each invited agency has its own opinion deadline in
 the deadline engine, so reminders go to the agency that owes an answer and a
 missing answer leaves its own overdue record; the first of those overdue
 firings closes the round.
+
+A round of a case that intake merges into another is not closed early: it
+runs to its due date, and its answers stay on the merged case's record.
 """
 
 import uuid
