@@ -61,24 +61,19 @@ from phoihop.errors import (
     NotFound,
     ValidationError,
 )
-from phoihop.i18n import local_time, t
+from phoihop.i18n import t
 from phoihop.logging import get_logger
 from phoihop.service import ServiceBase
 from phoihop.store import AlreadyProcessed, Store, is_transient, utcnow
 from services.press import clock as clocks
-from services.press import records
+from services.press import records, review
 from services.press.dependencies import Reference
 from services.press.disclosure import (
-    find_disclosures,
     fingerprint,
     new_key,
     stricter,
 )
-from services.press.notices import (
-    handling_results_text,
-    legal_basis_text,
-    legal_education_text,
-)
+from services.press.drafting import Drafter
 from services.press.schemas import (
     INITIAL_INFO_KIND,
     ActorRequest,
@@ -96,12 +91,8 @@ from services.press.statements import (
     INITIAL_INFO,
     OFFICIAL,
     RESULTS,
-    bullet_list,
-    place_date,
-    render_draft,
     render_footer,
     shorten,
-    unfilled_blanks,
 )
 
 log = get_logger(__name__)
@@ -224,10 +215,22 @@ class PressService(ServiceBase):
     def _lead(self):
         return self.reference.registry.lead.code
 
-    def _agency_name(self, code):
-        if not code or code not in self.reference.registry:
-            return code or ""
-        return self.reference.registry.get(code).name_vi
+    @property
+    def _drafter(self):
+        return Drafter(self.reference)
+
+    def _check(self, doc, view):
+        return review.review(self.reference, doc, view)
+
+    def _started_at(self, view, fallback, tx=None):
+        """When the case's clock started, or when it was assigned: the time
+        an initial-information statement refers to."""
+        if tx is None:
+            current = self.store.db[CLOCKS].find_one({"_id": view["_id"]})
+        else:
+            current = tx.db[CLOCKS].find_one({"_id": view["_id"]}, session=tx.session)
+
+        return (current or {}).get("started_at") or view.get("assigned_at") or fallback
 
     def _view(self, tx, case_id):
         return tx.db[CASES].find_one({"_id": case_id}, session=tx.session) or {}
@@ -295,8 +298,7 @@ class PressService(ServiceBase):
 
     def _update_view(self, tx, event, changes, dated=()):
         """Update the case view from an event; fields in ``dated`` only if
-        the event is the newest to set them. The envelope's classification
-        is the case's as its producer knew it."""
+        the event is the newest to set them."""
         at = event["occurred_at"]
         view = self._ensure_view(tx, event["case_id"])
         sets = {}
@@ -307,8 +309,14 @@ class PressService(ServiceBase):
                 sets[f"as_of.{field}"] = at
             sets[field] = value
         if "classification" not in changes and _newer(view, "classification", at):
-            sets["classification"] = event["classification"]
-            sets["as_of.classification"] = at
+            # Only intake's payloads (opening, triage) set the level; other
+            # producers' envelopes may raise it, never lower it, so a
+            # producer that leaves the envelope at its default cannot
+            # declassify a case.
+            raised = stricter(view.get("classification"), event["classification"])
+            if raised != view.get("classification"):
+                sets["classification"] = raised
+                sets["as_of.classification"] = at
         sets["max_classification"] = stricter(
             view.get("max_classification"),
             event["classification"],
@@ -515,6 +523,11 @@ class PressService(ServiceBase):
 
         if current["status"] != clocks.RUNNING:
             return None
+        if self._is_refused_level(view.get("classification")):
+            self._stop_clock(
+                tx, current, clocks.EXEMPT, "the case was classified meanwhile"
+            )
+            return {"action": "exempt", "agency": current["agency"]}
         if not view.get("incident"):
             self._stop_clock(
                 tx, current, clocks.CANCELLED, "the case is no longer an incident"
@@ -661,7 +674,9 @@ class PressService(ServiceBase):
         into = event["payload"]["into_case_id"]
 
         def work(tx):
-            self._update_view(tx, event, {"state": event["payload"]["state"]})
+            self._update_view(
+                tx, event, {"state": event["payload"]["state"]}, dated=("state",)
+            )
             current = tx.db[CLOCKS].find_one(
                 {"_id": event["case_id"]}, session=tx.session
             )
@@ -744,61 +759,6 @@ class PressService(ServiceBase):
 
     # Statements -------------------------------------------------------------
 
-    def _case_title(self, view):
-        return view.get("title") or t(f"vụ việc {view['_id']}", f"case {view['_id']}")
-
-    def _scope(self, view, on):
-        parts = []
-        registry = self.reference.registry
-        sector, locality = view.get("sector"), view.get("locality")
-        if sector:
-            names = [
-                registry.get(code).name_vi
-                for code in registry.responsible_for(sector=sector, on=on)
-            ]
-            parts.append(f"lĩnh vực quản lý của {names[0]}" if names else sector)
-        if locality:
-            names = [
-                registry.get(code).name_vi
-                for code in registry.responsible_for(locality=locality, on=on)
-            ]
-            parts.append(f"địa bàn {names[0]}" if names else locality)
-
-        return ", ".join(parts)
-
-    def _recipients_names(self, codes=None):
-        registry = self.reference.registry
-        codes = codes or [agency.code for agency in registry.press_agencies()]
-        names = [self._agency_name(code) for code in codes]
-        if len(names) > 1:
-            return ", ".join(names[:-1]) + " và " + names[-1]
-
-        return "".join(names)
-
-    def _facts(self, view):
-        title = view.get("title")
-        summary = view.get("summary")
-        if not title and not summary:
-            return None
-        if summary and summary != title:
-            return f"{title}. {summary}" if title else summary
-
-        return title
-
-    def _values(self, view, agency, started_at, content):
-        measures = content.get("first_measures") or []
-        return {
-            "agency_name": self._agency_name(agency),
-            "case_title": self._case_title(view),
-            "scope": self._scope(view, started_at),
-            "noted_at": local_time(started_at, "%H giờ %M ngày %d/%m/%Y"),
-            "facts": content.get("facts") or self._facts(view),
-            "leadership_position": content.get("leadership_position"),
-            "first_measures": bullet_list(measures) if measures else None,
-            "recipients_names": self._recipients_names(),
-            "place_date": place_date(utcnow()),
-        }
-
     def _new_statement(
         self, tx, case_id, kind, agency, title, body, inputs, by, **more
     ):
@@ -852,9 +812,9 @@ class PressService(ServiceBase):
     def _auto_draft(self, tx, case_id, agency, view, started):
         """A first draft of the initial information, ready when the clock
         starts, so the agency only adds its position and first measures."""
-        templates = self.reference.templates
-        values = self._values(view, agency, started, {})
-        title, body = render_draft(templates, INITIAL_INFO, values)
+        drafter = self._drafter
+        values = drafter.values(view, agency, started, {})
+        title, body = drafter.draft(INITIAL_INFO, values)
         doc = self._new_statement(
             tx,
             case_id,
@@ -933,11 +893,10 @@ class PressService(ServiceBase):
             )
         self._check_case_agency(view, agency)
 
-        started = (
-            (current or {}).get("started_at") or view.get("assigned_at") or utcnow()
-        )
-        values = self._values(view, agency, started, content)
-        title, body = render_draft(self.reference.templates, kind, values)
+        started = self._started_at(view, utcnow())
+        drafter = self._drafter
+        values = drafter.values(view, agency, started, content)
+        title, body = drafter.draft(kind, values)
         inputs = {
             "facts": content.get("facts") or values["facts"],
             "leadership_position": content.get("leadership_position"),
@@ -965,7 +924,7 @@ class PressService(ServiceBase):
             agency=agency,
         )
 
-        return records.statement(doc, self._review(doc, view))
+        return records.statement(doc, self._check(doc, view))
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def update_draft(self, statement_id, changes, actor):
@@ -997,7 +956,7 @@ class PressService(ServiceBase):
         doc = self._transaction(work)
         view = self.store.db[CASES].find_one({"_id": doc["case_id"]}) or {}
 
-        return records.statement(doc, self._review(doc, view))
+        return records.statement(doc, self._check(doc, view))
 
     def _apply_changes(self, tx, doc, changes, actor):
         inputs = dict(doc.get("inputs") or {})
@@ -1018,7 +977,11 @@ class PressService(ServiceBase):
                     ),
                     {"changes.body": "required once the body was edited by hand"},
                 )
-            body = self._redraw(tx, doc, inputs)
+            view = self._view(tx, doc["case_id"])
+            started = self._started_at(view, doc["drafted_at"], tx)
+            body = self._drafter.redraw(
+                doc["kind"], view, doc["agency"], started, inputs
+            )
         now = utcnow()
         by = {"agency": actor["agency"], "officer": actor["officer"]}
         revision = doc["revision"] + 1
@@ -1056,77 +1019,7 @@ class PressService(ServiceBase):
 
         return updated
 
-    def _redraw(self, tx, doc, inputs):
-        view = self._view(tx, doc["case_id"])
-        if doc["kind"] == RESULTS:
-            values = self._results_values(view, inputs)
-        else:
-            current = tx.db[CLOCKS].find_one(
-                {"_id": doc["case_id"]}, session=tx.session
-            )
-            started = (
-                (current or {}).get("started_at")
-                or view.get("assigned_at")
-                or doc["drafted_at"]
-            )
-            values = self._values(view, doc["agency"], started, inputs)
-
-        return render_draft(self.reference.templates, doc["kind"], values)[1]
-
     # Review before anything leaves (Art. 4) -------------------------------------
-
-    def _review(self, doc, view):
-        """What stands between this statement and the press: classification,
-        disclosure of protected content, blanks not filled."""
-        settings = self.reference.settings["disclosure"]
-        level = view.get("classification") or "internal"
-        protected = settings["protected_item_levels"]
-        item_level = stricter(view.get("max_classification"), level)
-        texts = {"title": doc["title"], "body": doc["body"]}
-        disclosures = []
-        if view.get("key") and item_level in protected:
-            items = [
-                (item["index"], item["fingerprint"]) for item in view.get("items") or []
-            ]
-            disclosures = find_disclosures(
-                texts,
-                items,
-                view["key"],
-                boilerplate=self.reference.templates.boilerplate(doc["kind"]),
-            )
-
-        return {
-            "classification": level,
-            "classified": self._is_refused_level(level),
-            "case_known": bool(view.get("opened_at")),
-            "disclosures": [item.to_dict() for item in disclosures],
-            "unfilled": unfilled_blanks(self.reference.templates, texts.values()),
-        }
-
-    def _refusal_reasons(self, review):
-        reasons = {}
-        if not review["case_known"]:
-            reasons["case_id"] = t(
-                "chưa nhận được thông tin vụ việc để kiểm tra độ mật; hãy thử lại sau",
-                "the case facts have not arrived, so secrecy cannot be checked; "
-                "try again shortly",
-            )
-        if review["classified"]:
-            reasons["classification"] = t(
-                f"vụ việc có độ mật '{review['classification']}': không được cung "
-                "cấp thông tin cho báo chí (Điều 4)",
-                f"the case is classified {review['classification']!r}: nothing "
-                "about it may go to the press (Art. 4)",
-            )
-        for item in review["disclosures"]:
-            reasons[f"{item['field']}[{item['start']}:{item['end']}]"] = t(
-                f"đoạn này trùng với nội dung mật của mục nội dung số "
-                f"{item['item'] + 1}; hãy diễn đạt lại, không trích nguyên văn",
-                f"this passage repeats protected text of content item "
-                f"{item['item'] + 1}; rephrase it rather than quote it",
-            )
-
-        return reasons
 
     def _refuse(self, doc, actor, reasons, error):
         """Record a refusal on the statement (its own transaction, so the
@@ -1206,8 +1099,8 @@ class PressService(ServiceBase):
         person = self._spokesperson(doc["agency"], actor["officer"])
 
         view = self.store.db[CASES].find_one({"_id": doc["case_id"]}) or {}
-        review = self._review(doc, view)
-        reasons = self._refusal_reasons(review)
+        result = self._check(doc, view)
+        reasons = review.disclosure_reasons(result)
         if reasons:
             self._refuse(
                 doc,
@@ -1221,11 +1114,8 @@ class PressService(ServiceBase):
                     reasons,
                 ),
             )
-        if review["unfilled"]:
-            reasons = {
-                f"body.{name}": t("chưa điền nội dung", "still the template's blank")
-                for name in review["unfilled"]
-            }
+        if result["unfilled"]:
+            reasons = review.blank_reasons(result)
             self._refuse(
                 doc,
                 actor,
@@ -1243,12 +1133,7 @@ class PressService(ServiceBase):
         footer = render_footer(
             self.reference.templates,
             doc["kind"],
-            {
-                "place_date": place_date(now),
-                "spokesperson_name": person.name,
-                "spokesperson_role": person.role,
-                "agency_name": self._agency_name(doc["agency"]),
-            },
+            self._drafter.footer_values(doc["agency"], person, now),
         )
         by = {"agency": actor["agency"], "officer": actor["officer"]}
 
@@ -1288,7 +1173,7 @@ class PressService(ServiceBase):
         approved = self._transaction(work)
         log.info("statement_approved", statement_id=statement_id, agency=doc["agency"])
 
-        return records.statement(approved, self._review(approved, view))
+        return records.statement(approved, self._check(approved, view))
 
     def _recipients(self, requested):
         press = [agency.code for agency in self.reference.registry.press_agencies()]
@@ -1345,7 +1230,7 @@ class PressService(ServiceBase):
             )
         # The case may have been classified since approval: check again.
         view = self.store.db[CASES].find_one({"_id": doc["case_id"]}) or {}
-        reasons = self._refusal_reasons(self._review(doc, view))
+        reasons = review.disclosure_reasons(self._check(doc, view))
         if reasons:
             self._refuse(
                 doc,
@@ -1423,7 +1308,7 @@ class PressService(ServiceBase):
             classification="public",
             agencies=recipients,
             case_id=sent["case_id"],
-            agency_name=self._agency_name(sent["agency"]),
+            agency_name=self._drafter.agency_name(sent["agency"]),
             title=sent["title"],
             body=text,
             approved_by=sent["approved_by"],
@@ -1561,34 +1446,6 @@ class PressService(ServiceBase):
 
     # Results notices (Art. 6.6) ---------------------------------------------
 
-    def _results_values(self, view, inputs):
-        decision = view.get("decision") or {}
-        codes = list(decision.get("legal_basis") or [])
-        for measure in decision.get("measures") or []:
-            if measure.get("sanction_code") and measure["sanction_code"] not in codes:
-                codes.append(measure["sanction_code"])
-        catalogue = self.reference.catalogue
-        templates = self.reference.templates
-        results = {
-            measure_id: item["result"]
-            for measure_id, item in (view.get("results") or {}).items()
-        }
-        facts = inputs.get("facts") or self._facts(view)
-
-        return {
-            "agency_name": self._agency_name(self._lead),
-            "case_title": self._case_title(view),
-            "scope": self._scope(view, view.get("resolved_at") or utcnow()),
-            "facts": facts,
-            "legal_basis": legal_basis_text(codes, catalogue) if codes else None,
-            "handling_results": handling_results_text(
-                templates, decision.get("measures") or [], results, self._agency_name
-            ),
-            "legal_education": legal_education_text(templates, codes, catalogue),
-            "recipients_names": self._recipients_names(),
-            "place_date": place_date(utcnow()),
-        }, codes
-
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def draft_results_notice(self, case_id, actor, content=None):
         """Draft the results notice of a resolved case for the press: what was
@@ -1628,8 +1485,10 @@ class PressService(ServiceBase):
                 ),
                 {"results": f"{len(view.get('results') or {})} of {reported}"},
             )
-        values, codes = self._results_values(view, content)
-        title, body = render_draft(self.reference.templates, RESULTS, values)
+        drafter = self._drafter
+        codes = drafter.cited_codes(view)
+        values = drafter.results_values(view, self._lead, content)
+        title, body = drafter.draft(RESULTS, values)
         by = {"agency": actor["agency"], "officer": actor["officer"]}
 
         def work(tx):
@@ -1663,15 +1522,15 @@ class PressService(ServiceBase):
             )
 
         doc = self._transaction(work)
-        review = self._review(doc, view)
+        checks = self._check(doc, view)
         posted_at = view.get("posted_at")
         if posted_at and codes:
-            review["legal_basis"] = [
+            checks["legal_basis"] = [
                 problem.to_dict()
                 for problem in self.reference.catalogue.check(codes, posted_at)
             ]
 
-        return records.statement(doc, review)
+        return records.statement(doc, checks)
 
     # Reading ----------------------------------------------------------------
 
@@ -1679,7 +1538,7 @@ class PressService(ServiceBase):
     def get_statement(self, statement_id):
         doc = self._statement(statement_id)
         view = self.store.db[CASES].find_one({"_id": doc["case_id"]}) or {}
-        checks = self._review(doc, view) if doc["status"] != DISTRIBUTED else None
+        checks = self._check(doc, view) if doc["status"] != DISTRIBUTED else None
 
         return records.statement(doc, checks)
 

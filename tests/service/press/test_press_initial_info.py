@@ -142,6 +142,57 @@ def test_nobody_acting_escalates_to_dic_and_a_late_statement_counts_late(
     assert (report["on_time"], report["late"], report["missing"]) == (0, 1, 0)
 
 
+def test_clock_moves_to_the_sector_department_added_later(
+    container_factory, press_config, case_events, listen
+):
+    config = press_config(duration="1h", reminders=(30,))
+    health = listen("agency.dept-health.press.initial_info_due", config=config)
+    container = container_factory(PressService, config)
+    container.start()
+    case = case_events(config)
+
+    case.opened(text="Tin đồn về thuốc giả bán tại nhà thuốc trên địa bàn")
+    case.assigned(agencies=("dic", "police"))
+    first = wait_until(
+        lambda: (s := _status_known(container, case.case_id))
+        and s["status"] == "running"
+        and s
+    )
+    assert first["agency"] == "dic"
+
+    case.publish(
+        "case.assignment_changed",
+        {
+            "agency": "dept-health",
+            "change": "added",
+            "reason": "Sở Y tế quản lý lĩnh vực dược phẩm",
+            "lead": "dic",
+            "agencies": [
+                {"agency": "dic", "role": "lead", "rule": "lead", "article": "7.1"},
+                {
+                    "agency": "police",
+                    "role": "coordinating",
+                    "rule": "category",
+                    "article": "7.2",
+                },
+                {
+                    "agency": "dept-health",
+                    "role": "coordinating",
+                    "rule": "sector",
+                    "article": "7.6.c",
+                },
+            ],
+        },
+    )
+
+    [due] = health.wait_for("agency.dept-health.press.initial_info_due")
+    assert due["payload"]["started_at"] == first["started_at"]
+    assert due["payload"]["due_at"] == first["due_at"]
+    moved = hook(container, "initial_info_status", case.case_id)
+    assert moved["agency"] == "dept-health"
+    assert [item["action"] for item in moved["history"]] == ["started", "moved"]
+
+
 def test_case_without_incident_starts_no_clock(
     container_factory, press_config, case_events, listen
 ):

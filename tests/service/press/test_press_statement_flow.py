@@ -197,6 +197,16 @@ def test_results_notice_reaches_every_press_agency_and_delivery_is_tracked(
     assert "từ 10.000.000 đến 20.000.000 đồng" in body
     assert "nguồn chính thống" in body
 
+    revised = call(
+        press,
+        "update_draft",
+        notice["statement_id"],
+        {"facts": "Bài viết bịa đặt về dịch bệnh đã được xác minh là sai."},
+        officer("dic"),
+    )
+    assert revised["body"].count("đã được xác minh là sai") == 1
+    assert "khoản 8 Điều 9 Luật Báo chí 2016" in revised["body"]
+
     with pytest.raises(Forbidden):
         call(press, "approve_statement", notice["statement_id"], officer("dic"))
     call(press, "approve_statement", notice["statement_id"], spokesperson("dic"))
