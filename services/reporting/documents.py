@@ -33,6 +33,10 @@ from . import charts, labels
 FONT = "Times New Roman"
 BODY_SIZE = 14
 TABLE_SIZE = 11
+# A4 less the margins of Decree 30/2020 used here (left 3 cm, right 1.5 cm).
+TEXT_WIDTH_CM = 16.5
+NUMBER_COLUMN_CM = 1.0
+NUMERIC_WIDTH_CM = 2.2
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 PARTY_TITLE = "ĐẢNG CỘNG SẢN VIỆT NAM"
@@ -92,6 +96,24 @@ def abbreviation(name):
     return initials.upper() or "CQ"
 
 
+def balanced_lines(text, longest=24):
+    """A header name on one line, or on two of about equal length when it is
+    longer than ``longest`` characters ("ỦY BAN NHÂN DÂN" / "THÀNH PHỐ HẢI
+    PHÒNG"); line breaks already in the text are kept."""
+    if not text:
+        return []
+    if "\n" in text:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if len(text) <= longest:
+        return [text]
+    words = text.split()
+    best = min(
+        range(1, len(words)),
+        key=lambda cut: abs(len(" ".join(words[:cut])) - len(" ".join(words[cut:]))),
+    )
+    return [" ".join(words[:best]), " ".join(words[best:])]
+
+
 def _set_font(run, size=BODY_SIZE, bold=None, italic=None):
     run.font.name = FONT
     run.font.size = Pt(size)
@@ -130,15 +152,17 @@ def _paragraph(
     return paragraph
 
 
-def _rule(cell, indent_cm):
+def _rule(container, indent_cm):
     """A short horizontal line under a heading (a bottom-bordered, empty,
-    indented paragraph): the rule under the agency name and the motto."""
-    paragraph = cell.add_paragraph()
+    indented paragraph): under the body's name, the motto and the title."""
+    paragraph = container.add_paragraph()
     fmt = paragraph.paragraph_format
     fmt.left_indent = Cm(indent_cm)
     fmt.right_indent = Cm(indent_cm)
-    fmt.space_after = Pt(4)
-    fmt.line_spacing = Pt(2)
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(6)
+    # A short empty line: its bottom border is the rule, close under the text.
+    fmt.line_spacing = Pt(6)
     borders = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
     for key, value in (
@@ -203,33 +227,64 @@ def _cell_lines(cell, lines):
 def _header(document, issuer, date_line, national):
     table = document.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    widths = (Cm(6.8), Cm(9.7))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    _set_widths(table, (Cm(7.0), Cm(9.5)))
 
+    # Sizes of Decree 30/2020, Appendix I: names of the authority and of
+    # the body 12-13 (the body in bold), national title 12-13 bold, motto
+    # 13-14 bold, number 13, place and date 13-14 italic.
     left, right = table.rows[0].cells
     _cell_lines(
         left,
         [
-            (issuer.get("parent") or None, 13, False, False),
-            (issuer["name"].upper(), 13, True, False),
+            *[
+                (line, 12, False, False)
+                for line in balanced_lines(issuer.get("parent"))
+            ],
+            *[
+                (line, 12, True, False)
+                for line in balanced_lines(issuer["name"].upper())
+            ],
         ],
     )
-    _rule(left, 2.0)
+    _rule(left, 2.2)
     if national:
         _cell_lines(
-            right, [(NATIONAL_TITLE, 13, True, False), (MOTTO, 14, True, False)]
+            right, [(NATIONAL_TITLE, 12, True, False), (MOTTO, 13, True, False)]
         )
-        _rule(right, 2.3)
+        _rule(right, 2.4)
     else:
-        _cell_lines(right, [(PARTY_TITLE, 14, True, False)])
+        _cell_lines(right, [(PARTY_TITLE, 13, True, False)])
         _rule(right, 2.8)
 
     number, place = table.rows[1].cells
     _cell_lines(number, [(f"Số: .../BC-{issuer['abbreviation']}", 13, False, False)])
-    _cell_lines(place, [(date_line, 14, False, True)])
+    _cell_lines(place, [(date_line, 13, False, True)])
+
+
+def _set_widths(table, widths):
+    """Fixed column widths, as both Word and LibreOffice read them."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
+def column_widths(formats, total=TEXT_WIDTH_CM):
+    """Widths in cm of a data table's columns: the number (TT) column,
+    then each value column; text columns share what numbers leave."""
+    numbers = [fmt for fmt in formats if fmt != "text"]
+    texts = len(formats) - len(numbers)
+    rest = total - NUMBER_COLUMN_CM - NUMERIC_WIDTH_CM * len(numbers)
+    text_width = rest / texts if texts else 0
+    if texts and text_width < 2.5:
+        numeric = (total - NUMBER_COLUMN_CM - 2.5 * texts) / len(numbers)
+        return [NUMBER_COLUMN_CM] + [
+            2.5 if fmt == "text" else numeric for fmt in formats
+        ]
+    return [NUMBER_COLUMN_CM] + [
+        text_width if fmt == "text" else NUMERIC_WIDTH_CM for fmt in formats
+    ]
 
 
 class _Numbering:
@@ -276,6 +331,7 @@ def _table(document, table, numbering):
         _fill(cells[0], "")
         for cell, value, fmt in zip(cells[1:], table.total, table.formats, strict=True):
             _fill(cell, _cell_text(value, fmt), bold=True, align=_alignment(fmt))
+    _set_widths(grid, [Cm(width) for width in column_widths(table.formats)])
     if table.note:
         _paragraph(document, f"Ghi chú: {table.note}", size=11, italic=True, before=3)
     else:
@@ -339,9 +395,8 @@ def _body(document, text):
 
 def _closing(document, recipients, signer):
     table = document.add_table(rows=1, cols=2)
-    table.autofit = False
+    _set_widths(table, (Cm(8.5), Cm(8.0)))
     left, right = table.rows[0].cells
-    left.width, right.width = Cm(8.5), Cm(8.0)
     paragraph = left.paragraphs[0]
     paragraph.paragraph_format.space_after = Pt(0)
     _set_font(paragraph.add_run("Nơi nhận:"), 12, True, True)
@@ -391,7 +446,8 @@ def _city_body(document, data, numbering, settings):
     _heading(document, "1. Tiếp nhận thông tin", 2)
     channels = tables["received_by_channel"].rows[:3]
     main = ", ".join(
-        f"{label.lower()} ({vi_number(count)})" for label, count in channels
+        f"{label[:1].lower()}{label[1:]} ({vi_number(count)})"
+        for label, count in channels
     )
     _body(
         document,
@@ -536,12 +592,13 @@ def _escalations(document, data, numbering, number=7):
 
 def _difficulties_and_proposals(document, data, numbering, settings, second, third):
     _heading(document, f"{second}. KHÓ KHĂN, VƯỚNG MẮC")
-    difficulties = data.tables["difficulties"]
+    difficulties = data.tables["difficulties_summary"]
     if difficulties.rows:
         _body(
             document,
-            f"Các cơ quan ghi nhận {vi_number(len(difficulties.rows))} khó khăn, "
-            "vướng mắc khi thực hiện Quy chế (Điều 8.3):",
+            f"Các cơ quan ghi nhận {_t(data, 'difficulties')} lượt khó khăn, vướng "
+            f"mắc khi thực hiện Quy chế (Điều 8.3), gồm "
+            f"{vi_number(len(difficulties.rows))} nội dung:",
         )
         _table(document, difficulties, numbering)
     else:
@@ -639,8 +696,7 @@ def render_docx(data, settings):
     _paragraph(
         document, title_lines(data), bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, after=0
     )
-    table_rule = document.add_table(rows=1, cols=1)
-    _rule(table_rule.rows[0].cells[0], 6.5)
+    _rule(document, 6.5)
     _paragraph(
         document,
         f"Kính gửi: {CITY_COMMITTEE}.",

@@ -698,13 +698,38 @@ def _difficulty_table(data, activity, agency, sources, classified_cases):
             ]
         )
     data.totals["difficulties"] = len(rows)
+
+    # The document lists each difficulty once, with who met it and how
+    # often; the workbook keeps every record.
+    grouped = {}
+    for agency_name, _, _, text in rows:
+        key = " ".join(text.split()).casefold()
+        group = grouped.setdefault(key, {"text": text, "agencies": set(), "count": 0})
+        group["agencies"].add(agency_name)
+        group["count"] += 1
+    data.add(
+        Table(
+            "difficulties_summary",
+            "Khó khăn, vướng mắc các cơ quan ghi nhận (Điều 8.3)",
+            ["Khó khăn, vướng mắc", "Cơ quan, đơn vị ghi nhận", "Số lần"],
+            [
+                [group["text"], "; ".join(sorted(group["agencies"])), group["count"]]
+                for group in sorted(
+                    grouped.values(), key=lambda item: (-item["count"], item["text"])
+                )
+            ],
+            ["text", "text", "int"],
+            total=["Tổng cộng", "", len(rows)],
+        )
+    )
     data.add(
         Table(
             "difficulties",
-            "Khó khăn, vướng mắc các cơ quan ghi nhận (Điều 8.3)",
+            "Khó khăn, vướng mắc theo từng vụ việc (Điều 8.3)",
             ["Cơ quan, đơn vị", "Vụ việc", "Ngày", "Khó khăn, vướng mắc"],
             rows,
             ["text"] * 4,
+            in_document=False,
         )
     )
 

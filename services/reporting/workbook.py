@@ -36,7 +36,8 @@ SHEET_NAMES = {
     "deadline_compliance": "Thời hạn",
     "initial_info": "Thông tin ban đầu 2 giờ",
     "escalations": "Vượt thẩm quyền",
-    "difficulties": "Khó khăn vướng mắc",
+    "difficulties_summary": "Khó khăn vướng mắc",
+    "difficulties": "Khó khăn theo vụ việc",
 }
 
 TOTAL_LABELS = {
