@@ -41,7 +41,7 @@ def opinion_requested(agency):
     return {
         "consultation_id": "round-7",
         "agency": agency,
-        "question": "Bài đăng có tiết lộ bí mật nhà nước về quy hoạch quốc phòng không?",
+        "question": "Bài đăng có tiết lộ bí mật nhà nước về quốc phòng không?",
         "due_at": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
     }
 
