@@ -126,28 +126,27 @@ def find_disclosures(texts, items, key, boilerplate=""):
     ``items`` is a list of ``(index, fingerprint)``. Overlapping matches in
     one field are merged into one passage, named by the first item matched.
     """
-    sizes = {fp["size"] for _, fp in items}
-    excluded = boilerplate_hashes(boilerplate, key, sizes) if boilerplate else set()
+    # One lookup table per shingle width: hash -> first item holding it.
+    tables = {}
+    for index, fp in items:
+        table = tables.setdefault(fp["size"], {})
+        for digest in fp["hashes"]:
+            table.setdefault(digest, index)
+    if boilerplate:
+        for digest in boilerplate_hashes(boilerplate, key, tables):
+            for table in tables.values():
+                table.pop(digest, None)
+
     found = []
     for field, text in texts.items():
         words = _words(text)
         plain = [word for word, _, _ in words]
-        # Each shingle of the draft is hashed once per width in use.
-        by_size = {
-            size: [
-                (_hash(key, plain[i : i + size]), words[i][1], words[i + size - 1][2])
-                for i in range(len(words) - size + 1)
-            ]
-            for size in sizes
-        }
         spans = []
-        for index, fp in items:
-            wanted = set(fp["hashes"]) - excluded
-            spans.extend(
-                (start, end, index)
-                for digest, start, end in by_size[fp["size"]]
-                if digest in wanted
-            )
+        for size, table in tables.items():
+            for i in range(len(words) - size + 1):
+                item = table.get(_hash(key, plain[i : i + size]))
+                if item is not None:
+                    spans.append((words[i][1], words[i + size - 1][2], item))
         found.extend(_merge(field, spans))
 
     return found
@@ -158,7 +157,7 @@ def _merge(field, spans):
     for start, end, item in sorted(spans):
         if merged and start <= merged[-1].end:
             last = merged.pop()
-            merged.append(Disclosure(field, last.start, max(last.end, end), item))
+            merged.append(Disclosure(field, last.start, max(last.end, end), last.item))
         else:
             merged.append(Disclosure(field, start, end, item))
 

@@ -192,13 +192,18 @@ class DistributeRequest(_Strict):
 
 
 def flatten_errors(messages, prefix=""):
+    """marshmallow's nested messages as ``{"a.b.c": "reason"}``.
+
+    A ``Dict`` field nests a value's errors under ``"value"``; that level is
+    dropped so the path reads as the configuration is written.
+    """
     flat = {}
     for key, value in messages.items():
-        name = f"{prefix}{key}"
+        name = prefix if key == "value" and prefix else f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(flatten_errors(value, f"{name}."))
+            flat.update(flatten_errors(value, f"{name.rstrip('.')}."))
         else:
-            flat[name] = "; ".join(str(item) for item in value)
+            flat[name.rstrip(".")] = "; ".join(str(item) for item in value)
 
     return flat
 
