@@ -51,6 +51,9 @@ from phoihop.adapters.topology import (
 from phoihop.adapters.transports import TransportContext, build_transport
 from phoihop.adapters.transports.base import ENV_NAME
 from phoihop.constants import EVENTS_EXCHANGE
+from phoihop.logging import get_logger
+
+log = get_logger(__name__)
 
 HOST = "host"
 REMOTE = "remote"
@@ -84,7 +87,9 @@ class InstanceSchema(LimitsSchema):
     )
     run = fields.String(load_default=HOST, validate=validate.OneOf(RUN_MODES))
     enabled = fields.Boolean(load_default=True)
-    api_key_env = fields.String(load_default=None, allow_none=True, validate=ENV_NAME)
+    # May hold {AGENCY} (the code in capitals, "-" as "_") for an entry that
+    # expands to many agencies; transports may use {AGENCY} and {agency}.
+    api_key_env = fields.String(load_default=None, allow_none=True)
     options = fields.Dict(keys=fields.String(), load_default=dict)
     templates = fields.Dict(keys=fields.String(), load_default=dict)
     transports = fields.List(fields.Dict(), load_default=list)
@@ -284,6 +289,15 @@ def _resolve(name, agency, data, defaults, discovery, registry):
             {f"{where}.bindings": "list the routing keys it receives"},
         )
     _check_keys(keys, agency, where)
+    api_key_env = _for_agency(data.get("api_key_env"), agency)
+    if api_key_env is not None:
+        try:
+            ENV_NAME(api_key_env)
+        except SchemaError as exc:
+            raise AdapterConfigError(
+                f"{where}: invalid api_key_env",
+                {f"{where}.api_key_env": "; ".join(exc.messages)},
+            ) from exc
     limits = {**defaults, **{k: data[k] for k in LimitsSchema().fields if k in data}}
 
     return InstanceSpec(
@@ -294,11 +308,27 @@ def _resolve(name, agency, data, defaults, discovery, registry):
         run=data["run"],
         options=data["options"],
         templates=check_templates(data["templates"], f"{where}.templates"),
-        transports=data["transports"],
-        api_key_env=data.get("api_key_env"),
+        transports=_for_agency(data["transports"], agency),
+        api_key_env=api_key_env,
         keys=keys,
         limits=limits,
     )
+
+
+def env_part(agency):
+    """An agency code as it appears in a variable name: DEPT_HEALTH."""
+    return agency.upper().replace("-", "_")
+
+
+def _for_agency(value, agency):
+    """``value`` with {agency} and {AGENCY} replaced, in every string."""
+    if isinstance(value, str):
+        return value.replace("{AGENCY}", env_part(agency)).replace("{agency}", agency)
+    if isinstance(value, list):
+        return [_for_agency(item, agency) for item in value]
+    if isinstance(value, dict):
+        return {key: _for_agency(item, agency) for key, item in value.items()}
+    return value
 
 
 def runner_settings(spec, exchange=EVENTS_EXCHANGE, remote_side=False):
@@ -365,14 +395,14 @@ def build_adapter(
             for index, settings in enumerate(spec.transports)
         ]
     api = None
-    if spec.api_key_env and not forwarding:
-        key = environ.get(spec.api_key_env)
-        if not key:
-            raise AdapterConfigError(
-                f"adapter {spec.name!r}: the environment variable {spec.api_key_env} "
-                "is not set",
-                {f"{spec.name}.api_key_env": f"set {spec.api_key_env}"},
-            )
+    key = environ.get(spec.api_key_env) if spec.api_key_env else None
+    if spec.api_key_env and not key and not forwarding:
+        # Not an error by itself: an adapter that must answer refuses to
+        # start without its client (see its setup), the others deliver.
+        log.debug(
+            "adapter_api_key_missing", adapter=spec.name, variable=spec.api_key_env
+        )
+    if key and not forwarding:
         if not gateway_url:
             raise AdapterConfigError(
                 f"adapter {spec.name!r} answers through the API "
