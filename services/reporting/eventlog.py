@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from phoihop.logging import get_logger
+from phoihop.store import is_transient
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 log = get_logger(__name__)
 
@@ -239,6 +240,16 @@ class EventLog:
                 except (DuplicateKeyError, _HeadMoved):
                     # Another writer took this number (or logged this very
                     # event): read the head again and retry.
+                    self._head = None
+                    continue
+                except PyMongoError as exc:
+                    # A write conflict with another writer's transaction, or
+                    # a commit whose outcome is unknown: the retry reads the
+                    # head again, and finds the event if it was committed.
+                    if not is_transient(exc) and not exc.has_error_label(
+                        "UnknownTransactionCommitResult"
+                    ):
+                        raise
                     self._head = None
                     continue
                 self._head = Head(entry["seq"], entry["hash"])

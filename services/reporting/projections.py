@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from phoihop.logging import get_logger
+from phoihop.store import is_transient
 from pymongo import (
     ASCENDING,
     DESCENDING,
@@ -36,7 +37,7 @@ from pymongo import (
     ReplaceOne,
     UpdateOne,
 )
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .eventlog import EventLog
 from .fold import (
@@ -60,6 +61,9 @@ LIVE_BATCH = 200
 REBUILD_BATCH = 5000
 # Documents kept in memory during a rebuild before the cache is emptied.
 REBUILD_CACHE = 50_000
+# Conflicting batches in a row before the projector gives up (and retries
+# from its loop after a pause).
+MAX_CONFLICTS = 50
 # Ids per ``$in`` query: bigger lists are slow on some servers.
 IN_BATCH = 100
 
@@ -286,6 +290,7 @@ class Projector:
     def catch_up(self, max_entries=None):
         """Apply the entries after the cursor; returns how many were applied."""
         applied = 0
+        conflicts = 0
         while max_entries is None or applied < max_entries:
             current = self.current()
             entries = self.log.entries_after(current["seq"], self.batch)
@@ -293,8 +298,17 @@ class Projector:
                 break
             try:
                 self._apply_live(current, entries)
-            except _CursorMoved:
+            except (_CursorMoved, PyMongoError) as exc:
+                # Another projector applied these entries, or its transaction
+                # touched the same documents: nothing of this batch was
+                # written; read the cursor again.
+                if isinstance(exc, PyMongoError) and not is_transient(exc):
+                    raise
+                conflicts += 1
+                if conflicts > MAX_CONFLICTS:
+                    raise
                 continue
+            conflicts = 0
             applied += len(entries)
 
         return applied
