@@ -29,7 +29,7 @@ def put(db, data, content_type="application/octet-stream"):
     """Store ``data``; returns ``{sha256, size_bytes, content_type}``."""
     digest = sha256(data)
     ref = {"sha256": digest, "size_bytes": len(data), "content_type": content_type}
-    if db[BLOBS].find_one({"_id": digest}, {"_id": 1}) is not None:
+    if len(data) > INLINE_BYTES and db[BLOBS].find_one({"_id": digest}, {"_id": 1}):
         return ref
 
     doc = {

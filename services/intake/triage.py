@@ -45,6 +45,23 @@ class TriageRules:
     def __init__(self, rules, catalogue):
         self.rules = rules
         self.catalogue = catalogue
+        # One pass over the text finds every keyword: an alternation of all
+        # keywords (longest first), and one of the multi-word keywords
+        # without diacritics, mapped back to the keyword as written.
+        keywords = sorted({k for r in rules for k in r.keywords}, key=len, reverse=True)
+        self._plain = _alternation(keywords)
+        self._bare_of = {strip_diacritics(k): k for k in keywords if " " in k}
+        self._bare = _alternation(sorted(self._bare_of, key=len, reverse=True))
+
+    def _keywords_in(self, folded):
+        hits = set()
+        if self._plain is not None:
+            hits.update(m.group(0) for m in self._plain.finditer(folded))
+        if self._bare is not None:
+            bare = strip_diacritics(folded)
+            hits.update(self._bare_of[m.group(0)] for m in self._bare.finditer(bare)
+                        if m.group(0) in self._bare_of)
+        return hits
 
     def suggest(self, text, on=None):
         """What the rules suggest for ``text``.
@@ -54,11 +71,11 @@ class TriageRules:
         """
         on = on or date.today()
         folded = comparable_text(text or "")
-        bare = strip_diacritics(folded)
+        hits = self._keywords_in(folded)
         suggestions, categories, fired = [], [], []
         sector = locality = None
         for rule in self.rules:
-            matched = _match(rule, folded, bare)
+            matched = _match(rule, hits, folded)
             if matched is None:
                 continue
             fired.append(
@@ -88,24 +105,22 @@ class TriageRules:
         }
 
 
-def _match(rule, folded, bare):
-    for keyword, (plain, unaccented) in zip(
-        rule.keywords, rule.compiled[0], strict=True
-    ):
-        if plain.search(folded):
+def _match(rule, hits, folded):
+    for keyword in rule.keywords:
+        if keyword in hits:
             return keyword
-        if unaccented is not None and unaccented.search(bare):
-            return keyword
-    for pattern, compiled in zip(rule.patterns, rule.compiled[1], strict=True):
+    for compiled in rule.compiled:
         found = compiled.search(folded)
         if found:
             return found.group(0)[:200]
     return None
 
 
-def _word_pattern(text):
+def _alternation(words):
     # Whole words: no letter or digit right before or after the keyword.
-    return re.compile(r"(?<!\w)" + re.escape(text) + r"(?!\w)")
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
 
 
 def load_rules(catalogue, path=None):
@@ -163,10 +178,6 @@ def load_rules(catalogue, path=None):
                 f"{path.name}: {label}: patterns: {exc}",
                 {f"{where}.patterns": str(exc)},
             ) from exc
-        compiled_keywords = tuple(
-            (_word_pattern(k), _word_pattern(strip_diacritics(k)) if " " in k else None)
-            for k in keywords
-        )
         rules.append(
             Rule(
                 id=rule_id,
@@ -176,7 +187,7 @@ def load_rules(catalogue, path=None):
                 locality=item.get("locality"),
                 keywords=keywords,
                 patterns=patterns,
-                compiled=(compiled_keywords, compiled_patterns),
+                compiled=compiled_patterns,
             )
         )
 

@@ -219,7 +219,7 @@ def test_vfnd_csvs_one_after_the_other_give_one_case_per_distinct_text(intake, s
 
     texts = set()
     summaries = []
-    with entrypoint_hook(intake, "submit_batch") as submit_batch:
+    with entrypoint_hook(intake, "submit_batch", timeout=300) as submit_batch:
         for name in ("vn_news_223_tdlfr.csv", "vn_news_226_tlfr.csv"):
             data = (samples / "vfnd" / name).read_bytes()
             rows = list(batch.read_csv(data))
@@ -248,21 +248,25 @@ def test_same_csv_imported_twice_adds_nothing(intake, samples):
     assert again["summary"]["duplicate"] == 20
 
 
-def test_vihos_comments_go_through_the_sms_channel(intake, samples):
+def test_vihos_comments_go_through_the_sms_channel(intake, samples, service_config):
     from services.intake.channels import batch
 
-    rows = [r for r in batch.read_csv((samples / "vihos" / "test.csv").read_bytes())]
+    rows = list(batch.read_csv((samples / "vihos" / "test.csv").read_bytes()))
     assert len(rows) == 1106
-    outcomes = []
-    with entrypoint_hook(intake, "submit_input") as submit:
-        for row in rows:
-            payload = {"from": "0912000111", "to": "5656", "id": f"vihos-{row.number}",
-                       "text": row.values.get("text", "")}
-            outcomes.extend(submit("sms", payload, OFFICER)["results"])
+    with ServiceRpcProxy("intake", service_config) as rpc:
+        pending = [
+            rpc.submit_input.call_async(
+                "sms",
+                {"from": "0912000111", "to": "5656", "id": f"vihos-{row.number}",
+                 "text": row.values.get("text", "")},
+                OFFICER,
+            )
+            for row in rows
+        ]
+        outcomes = [o for call in pending for o in call.result()["results"]]
 
-    counts = {o["outcome"] for o in outcomes}
-    assert counts <= {"opened", "attached", "quarantined"}
     assert len(outcomes) == 1106
+    assert {o["outcome"] for o in outcomes} <= {"opened", "attached", "quarantined"}
     assert all(o["reason"] for o in outcomes if o["outcome"] == "quarantined")
 
 
