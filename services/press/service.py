@@ -1388,6 +1388,7 @@ class PressService(ServiceBase):
                 ),
                 {"actor.agency": f"not {press_agency}"},
             )
+        note = "" if note is None else note
         if not isinstance(note, str) or len(note) > 2000:
             raise ValidationError(
                 "invalid note", {"note": "text of at most 2000 characters"}
