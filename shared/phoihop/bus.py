@@ -331,6 +331,9 @@ class EventSubscriber(Consumer):
         return f"{self.container.service_name}.{self.method_name}"
 
     def setup(self):
+        from phoihop.contracts import load_all
+
+        load_all()
         config = self.container.config
         exchange = events_exchange(exchange_name(config))
         self.queue = Queue(

@@ -45,6 +45,9 @@ def run_service(name, config_path=None):
     eventlet.monkey_patch()
     from nameko.runners import ServiceRunner
 
+    from phoihop.contracts import load_all
+
+    load_all()
     cls, config = load_config_for(name, config_path)
     configure_logging(name, level=str(config.get("LOG_LEVEL", "INFO")))
     log = get_logger("phoihop.runner")

@@ -224,7 +224,11 @@ class Store(DependencyProvider):
 
     def setup(self):
         from phoihop.bus import OutboxRelay
+        from phoihop.contracts import load_all
 
+        # Events are validated when emitted: every domain's types must be
+        # registered before the first worker runs.
+        load_all()
         config = self.container.config
         self.client = make_client(mongodb_uri(config), serverSelectionTimeoutMS=10000)
         name = database_name(db_prefix(config), self.container.service_name)
