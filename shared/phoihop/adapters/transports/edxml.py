@@ -69,7 +69,7 @@ class EdxmlSchema(TransportSchema):
     code_notation = fields.String(load_default="TTTT-TTr")
     place = fields.String(load_default="Hải Phòng")
     type_name = fields.String(load_default="Công văn")
-    signer = fields.Nested(SignerSchema, load_default=dict)
+    signer = fields.Nested(SignerSchema, load_default=lambda: SignerSchema().load({}))
     priority = fields.Integer(load_default=0, validate=validate.Range(min=0, max=4))
 
     @validates_schema
