@@ -841,9 +841,9 @@ def _summary(results):
         "proposed": 0,
     }
     for result in results:
-        counts[result.get("outcome", "quarantined")] = (
-            counts.get(result.get("outcome"), 0) + 1
-        )
+        # A quarantined input seen again is a duplicate of its entry.
+        outcome = "duplicate" if result.get("duplicate") else result.get("outcome")
+        counts[outcome] = counts.get(outcome, 0) + 1
         if result.get("outcome") == OPENED:
             counts["proposed"] += len(result.get("merge_proposals") or [])
     counts["total"] = len(results)

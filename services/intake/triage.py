@@ -59,8 +59,11 @@ class TriageRules:
             hits.update(m.group(0) for m in self._plain.finditer(folded))
         if self._bare is not None:
             bare = strip_diacritics(folded)
-            hits.update(self._bare_of[m.group(0)] for m in self._bare.finditer(bare)
-                        if m.group(0) in self._bare_of)
+            hits.update(
+                self._bare_of[m.group(0)]
+                for m in self._bare.finditer(bare)
+                if m.group(0) in self._bare_of
+            )
         return hits
 
     def suggest(self, text, on=None):
@@ -120,7 +123,9 @@ def _alternation(words):
     # Whole words: no letter or digit right before or after the keyword.
     if not words:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)")
+    return re.compile(
+        r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
+    )
 
 
 def load_rules(catalogue, path=None):

@@ -4,7 +4,6 @@ and a tap on the events the service publishes."""
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from kombu import Connection, Exchange, Queue
 
@@ -41,8 +40,9 @@ class EventTap:
         self.bound.declare()
         for key in keys:
             self.bound.bind_to(exchange=exchange, routing_key=key)
-        self.consumer = self.connection.Consumer(self.bound, callbacks=[self._on_message],
-                                                 accept=["json"])
+        self.consumer = self.connection.Consumer(
+            self.bound, callbacks=[self._on_message], accept=["json"]
+        )
         self.consumer.consume()
         self.running = True
         self.thread = threading.Thread(target=self._drain, daemon=True)
@@ -70,5 +70,3 @@ class EventTap:
         self.running = False
         self.thread.join(timeout=2)
         self.connection.release()
-
-

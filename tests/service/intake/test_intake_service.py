@@ -20,8 +20,12 @@ from phoihop.normalise import comparable_text
 EDXML_NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 
 
-def edxml_package(subject, content, document_id="000.00.31.H31,2026/03/01,15/CV-CA",
-                  namespace=EDXML_NS):
+def edxml_package(
+    subject,
+    content,
+    document_id="000.00.31.H31,2026/03/01,15/CV-CA",
+    namespace=EDXML_NS,
+):
     scan = base64.b64encode(b"%PDF-1.4 scanned page").decode()
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <edXML:edXML xmlns:edXML="{namespace}">
@@ -78,13 +82,17 @@ def api_report(url=None, text="", reporter=None, **extra):
 
 
 def publish(config, name, payload, case_id):
-    envelope = build_event(name, payload, case_id=case_id,
-                           actor={"agency": "dic", "officer": "thanh tra"})
+    envelope = build_event(
+        name, payload, case_id=case_id, actor={"agency": "dic", "officer": "thanh tra"}
+    )
     with Connection(config["AMQP_URI"]) as connection:
         producer = connection.Producer(serializer="json")
-        producer.publish(envelope, exchange=Exchange(exchange_name(config), type="topic",
-                                                     durable=True),
-                         routing_key=name, delivery_mode=2)
+        producer.publish(
+            envelope,
+            exchange=Exchange(exchange_name(config), type="topic", durable=True),
+            routing_key=name,
+            delivery_mode=2,
+        )
 
 
 def test_every_sample_email_becomes_a_report_or_a_quarantine_entry(intake, samples):
@@ -92,18 +100,28 @@ def test_every_sample_email_becomes_a_report_or_a_quarantine_entry(intake, sampl
     assert len(files) == 6
     with entrypoint_hook(intake, "submit_input") as submit:
         outcomes = [
-            submit("email", base64.b64encode(f.read_bytes()).decode(), OFFICER,
-                   encoding="base64")["results"][0]
+            submit(
+                "email",
+                base64.b64encode(f.read_bytes()).decode(),
+                OFFICER,
+                encoding="base64",
+            )["results"][0]
             for f in files
         ]
 
     assert all(o["outcome"] in ("opened", "attached", "quarantined") for o in outcomes)
     assert all(o.get("reason") for o in outcomes if o["outcome"] == "quarantined")
     with entrypoint_hook(intake, "get_report") as get_report:
-        greek = get_report(outcomes[[f.name for f in files].index("thunderbird_sample01.eml")]
-                           ["report_id"])
-        pdf = get_report(outcomes[[f.name for f in files].index("flanker_attached-pdf.eml")]
-                         ["report_id"])
+        greek = get_report(
+            outcomes[[f.name for f in files].index("thunderbird_sample01.eml")][
+                "report_id"
+            ]
+        )
+        pdf = get_report(
+            outcomes[[f.name for f in files].index("flanker_attached-pdf.eml")][
+                "report_id"
+            ]
+        )
     assert greek["title"] == "αλφάβητο"
     assert pdf["reporter"]["kind"] == "anonymous"
     assert pdf["attachments"][0]["content_type"] == "application/pdf"
@@ -111,7 +129,9 @@ def test_every_sample_email_becomes_a_report_or_a_quarantine_entry(intake, sampl
 
 
 def test_same_email_twice_is_one_report_by_message_id(intake, samples):
-    raw = base64.b64encode((samples / "email" / "flanker_8bitmime.eml").read_bytes()).decode()
+    raw = base64.b64encode(
+        (samples / "email" / "flanker_8bitmime.eml").read_bytes()
+    ).decode()
     with entrypoint_hook(intake, "submit_input") as submit:
         first = submit("email", raw, OFFICER, encoding="base64")["results"][0]
         second = submit("email", raw, OFFICER, encoding="base64")["results"][0]
@@ -121,11 +141,14 @@ def test_same_email_twice_is_one_report_by_message_id(intake, samples):
 
 
 def test_misp_and_stix_samples_become_partner_reports(intake, samples):
-    files = sorted((samples / "misp").glob("*.json")) + sorted((samples / "stix").glob("*.json"))
+    files = sorted((samples / "misp").glob("*.json")) + sorted(
+        (samples / "stix").glob("*.json")
+    )
     with entrypoint_hook(intake, "submit_input") as submit:
         outcomes = [
-            submit("misp" if "misp" in f.parent.name else "stix", f.read_text(), OFFICER)
-            ["results"][0]
+            submit(
+                "misp" if "misp" in f.parent.name else "stix", f.read_text(), OFFICER
+            )["results"][0]
             for f in files
         ]
     with entrypoint_hook(intake, "get_report") as get_report:
@@ -143,22 +166,34 @@ def test_social_posts_open_cases_and_near_duplicates_are_proposed_not_merged(
 ):
     posts = sorted((samples / "vfnd" / "social").glob("post_*.json"))
     with entrypoint_hook(intake, "submit_input") as submit:
-        outcomes = {p.stem: submit("api", json.loads(p.read_text()), OFFICER)["results"][0]
-                    for p in posts}
+        outcomes = {
+            p.stem: submit("api", json.loads(p.read_text()), OFFICER)["results"][0]
+            for p in posts
+        }
 
     assert all(o["outcome"] == "opened" for o in outcomes.values())
     proposals = outcomes["post_9"]["merge_proposals"]
-    assert [p["candidate_case_id"] for p in proposals] == [outcomes["post_8"]["case_id"]]
+    assert [p["candidate_case_id"] for p in proposals] == [
+        outcomes["post_8"]["case_id"]
+    ]
     assert proposals[0]["similarity"] >= 0.8
     assert wait_for(lambda: tap.of_type("case.merge_proposed"))
     assert tap.of_type("case.merged") == []
-    fraud = [s["category"] for s in
-             tap_payload(tap, "case.opened", outcomes["post_0"]["case_id"])["suggestions"]]
+    fraud = [
+        s["category"]
+        for s in tap_payload(tap, "case.opened", outcomes["post_0"]["case_id"])[
+            "suggestions"
+        ]
+    ]
     assert "fraud_scam" in fraud
 
     with entrypoint_hook(intake, "confirm_merge") as confirm_merge:
-        merged = confirm_merge(outcomes["post_9"]["case_id"], outcomes["post_8"]["case_id"],
-                               OFFICER, "cùng một bài")
+        merged = confirm_merge(
+            outcomes["post_9"]["case_id"],
+            outcomes["post_8"]["case_id"],
+            OFFICER,
+            "cùng một bài",
+        )
     with entrypoint_hook(intake, "list_reports") as list_reports:
         reports = list_reports(outcomes["post_8"]["case_id"])
     with entrypoint_hook(intake, "list_merge_proposals") as list_merge_proposals:
@@ -197,8 +232,13 @@ def test_fifty_concurrent_submissions_of_one_url_give_one_case_with_fifty_report
     with ServiceRpcProxy("intake", service_config) as rpc:
         pending = [
             rpc.submit_report.call_async(
-                api_report(url=url, reporter={"kind": "citizen",
-                                              "contact": {"phone": f"09000000{n:02d}"}}),
+                api_report(
+                    url=url,
+                    reporter={
+                        "kind": "citizen",
+                        "contact": {"phone": f"09000000{n:02d}"},
+                    },
+                ),
                 OFFICER,
             )
             for n in range(50)
@@ -224,9 +264,18 @@ def test_vfnd_csvs_one_after_the_other_give_one_case_per_distinct_text(intake, s
             data = (samples / "vfnd" / name).read_bytes()
             rows = list(batch.read_csv(data))
             texts |= {comparable_text(r.values["text"]) for r in rows}
-            items = [{"number": r.number, "raw": r.raw, "report": r.report} for r in rows]
-            summaries.append(submit_batch("csv", items, OFFICER, filename=name,
-                                          file_sha256=batch.file_key(data))["summary"])
+            items = [
+                {"number": r.number, "raw": r.raw, "report": r.report} for r in rows
+            ]
+            summaries.append(
+                submit_batch(
+                    "csv",
+                    items,
+                    OFFICER,
+                    filename=name,
+                    file_sha256=batch.file_key(data),
+                )["summary"]
+            )
     with entrypoint_hook(intake, "list_cases") as list_cases:
         cases = list_cases(limit=1000)
 
@@ -257,8 +306,12 @@ def test_vihos_comments_go_through_the_sms_channel(intake, samples, service_conf
         pending = [
             rpc.submit_input.call_async(
                 "sms",
-                {"from": "0912000111", "to": "5656", "id": f"vihos-{row.number}",
-                 "text": row.values.get("text", "")},
+                {
+                    "from": "0912000111",
+                    "to": "5656",
+                    "id": f"vihos-{row.number}",
+                    "text": row.values.get("text", ""),
+                },
                 OFFICER,
             )
             for row in rows
@@ -271,8 +324,12 @@ def test_vihos_comments_go_through_the_sms_channel(intake, samples, service_conf
 
 
 def test_sms_short_code_is_read_and_suggests_fraud(intake):
-    payload = {"from": "+84912345678", "to": "5656", "id": "gw-1",
-               "text": "LD 0987.654.321 gọi tự xưng công an yêu cầu chuyển tiền"}
+    payload = {
+        "from": "+84912345678",
+        "to": "5656",
+        "id": "gw-1",
+        "text": "LD 0987.654.321 gọi tự xưng công an yêu cầu chuyển tiền",
+    }
     with entrypoint_hook(intake, "submit_input") as submit:
         result = submit("sms", payload, OFFICER)["results"][0]
         again = submit("sms", payload, OFFICER)["results"][0]
@@ -288,8 +345,10 @@ def test_sms_short_code_is_read_and_suggests_fraud(intake):
 
 
 def test_edxml_package_becomes_a_report_with_its_scan(intake):
-    package = edxml_package("V/v thông tin sai sự thật trên mạng xã hội",
-                            "Đề nghị xác minh bài viết https://facebook.com/posts/991 bịa đặt")
+    package = edxml_package(
+        "V/v thông tin sai sự thật trên mạng xã hội",
+        "Đề nghị xác minh bài viết https://facebook.com/posts/991 bịa đặt",
+    )
     with entrypoint_hook(intake, "submit_input") as submit:
         result = submit("edxml", package, OFFICER)["results"][0]
         again = submit("edxml", package, OFFICER)["results"][0]
@@ -300,20 +359,32 @@ def test_edxml_package_becomes_a_report_with_its_scan(intake):
     assert report["reporter"]["organisation"] == "Công an thành phố Hải Phòng"
     assert report["source"]["document_id"].endswith("15/CV-CA")
     assert report["attachments"][0]["filename"] == "scan.pdf"
-    assert report["content_items"][0]["canonical_url"] == "https://facebook.com/posts/991"
+    assert (
+        report["content_items"][0]["canonical_url"] == "https://facebook.com/posts/991"
+    )
 
 
 def test_phone_call_and_letter_registered_by_an_officer(intake):
     scan = base64.b64encode(b"scanned letter").decode()
-    call = {"caller": {"name": "Phạm D", "phone": "0913000222"},
-            "called_at": "2026-03-02T09:15:00+07:00",
-            "summary": "Báo trang giả mạo UBND quận Ngô Quyền thu phí",
-            "urls": ["https://facebook.com/ubnd.ngoquyen.gia"]}
-    letter = {"sender": {"name": "Hoàng E", "address": "12 Lạch Tray"},
-              "received_on": "2026-03-03", "subject": "Phản ánh tin đồn",
-              "summary": "Thư phản ánh tin đồn thất thiệt về dịch bệnh ở Kiến An",
-              "attachments": [{"filename": "thu.pdf", "content_type": "application/pdf",
-                               "data_base64": scan}]}
+    call = {
+        "caller": {"name": "Phạm D", "phone": "0913000222"},
+        "called_at": "2026-03-02T09:15:00+07:00",
+        "summary": "Báo trang giả mạo UBND quận Ngô Quyền thu phí",
+        "urls": ["https://facebook.com/ubnd.ngoquyen.gia"],
+    }
+    letter = {
+        "sender": {"name": "Hoàng E", "address": "12 Lạch Tray"},
+        "received_on": "2026-03-03",
+        "subject": "Phản ánh tin đồn",
+        "summary": "Thư phản ánh tin đồn thất thiệt về dịch bệnh ở Kiến An",
+        "attachments": [
+            {
+                "filename": "thu.pdf",
+                "content_type": "application/pdf",
+                "data_base64": scan,
+            }
+        ],
+    }
     with entrypoint_hook(intake, "submit_input") as submit:
         by_phone = submit("phone", call, OFFICER)["results"][0]
         by_post = submit("post", letter, OFFICER)["results"][0]
@@ -328,15 +399,22 @@ def test_phone_call_and_letter_registered_by_an_officer(intake):
 @pytest.mark.parametrize(
     ("report", "field"),
     [
-        ({"reporter": {"kind": "citizen"}, "content_items": [{"url": 42}]},
-         "content_items.0.url"),
+        (
+            {"reporter": {"kind": "citizen"}, "content_items": [{"url": 42}]},
+            "content_items.0.url",
+        ),
         ({"content_items": [{"captured_text": "x"}]}, "reporter"),
         (api_report(text="x", incident="yes"), "incident"),
         (api_report(url="http:///no-host"), "content_items.0.url"),
         (api_report(text="a" * 150_000), "content_items.0.captured_text"),
     ],
-    ids=["wrong-type", "missing-reporter", "flag-not-boolean", "url-without-host",
-         "text-too-long"],
+    ids=[
+        "wrong-type",
+        "missing-reporter",
+        "flag-not-boolean",
+        "url-without-host",
+        "text-too-long",
+    ],
 )
 def test_bad_api_input_is_refused_naming_the_field(intake, report, field):
     with entrypoint_hook(intake, "submit_report") as submit:
@@ -356,18 +434,33 @@ def test_ten_megabytes_of_text_is_refused_not_crashed(intake):
 @pytest.mark.parametrize(
     ("channel", "data", "encoding", "reason"),
     [
-        ("sms", base64.b64encode(b'{"from": "1", "text": "\xff\xfe"}').decode(), "base64",
-         "UTF-8"),
+        (
+            "sms",
+            base64.b64encode(b'{"from": "1", "text": "\xff\xfe"}').decode(),
+            "base64",
+            "UTF-8",
+        ),
         ("edxml", XML_BOMB, "text", "DTD"),
-        ("edxml", edxml_package("a", "b", namespace="http://example.org/old"), "text",
-         "namespace"),
+        (
+            "edxml",
+            edxml_package("a", "b", namespace="http://example.org/old"),
+            "text",
+            "namespace",
+        ),
         ("misp", "[1, 2", "text", "JSON"),
         ("stix", '{"type": "bundle", "objects": []}', "text", "objects"),
         ("sms", {"from": "0900", "text": "x" * 10_000}, "text", "SMS limit"),
         ("email", "", "text", "empty"),
     ],
-    ids=["invalid-utf8", "xml-bomb", "old-edxml-namespace", "broken-json", "empty-stix",
-         "sms-too-long", "empty-email"],
+    ids=[
+        "invalid-utf8",
+        "xml-bomb",
+        "old-edxml-namespace",
+        "broken-json",
+        "empty-stix",
+        "sms-too-long",
+        "empty-email",
+    ],
 )
 def test_bad_channel_input_is_quarantined_with_the_reason(
     intake, tap, channel, data, encoding, reason
@@ -403,7 +496,9 @@ def test_quarantined_input_is_listed_and_resubmitted_after_correction(intake):
         again = submit("sms", bad, OFFICER)["results"][0]
     with entrypoint_hook(intake, "list_quarantine") as list_quarantine:
         listed = list_quarantine(status="open")
-    corrected = json.dumps({"from": "0900111222", "text": "S 0911222333 khuyến mãi lừa đảo"})
+    corrected = json.dumps(
+        {"from": "0900111222", "text": "S 0911222333 khuyến mãi lừa đảo"}
+    )
     with entrypoint_hook(intake, "resubmit_quarantined") as resubmit:
         result = resubmit(quarantined["quarantine_id"], corrected, OFFICER)
     with entrypoint_hook(intake, "get_quarantine") as get_quarantine:
@@ -431,11 +526,22 @@ def test_idempotency_key_makes_a_resubmission_a_no_op(intake, tap):
 
 def test_confirmed_triage_with_state_secrets_is_secret(intake, tap):
     with entrypoint_hook(intake, "submit_report") as submit:
-        opened = submit(api_report(text="Ảnh chụp tài liệu mật của sở bị đăng lên nhóm"),
-                        OFFICER)
+        opened = submit(
+            api_report(text="Ảnh chụp tài liệu mật của sở bị đăng lên nhóm"), OFFICER
+        )
     with entrypoint_hook(intake, "confirm_triage") as confirm:
-        result = confirm(opened["case_id"], ["state_secrets"], None, "le-chan", False, False,
-                         "high", "internal", "2025-05-01T08:00:00+07:00", OFFICER)
+        result = confirm(
+            opened["case_id"],
+            ["state_secrets"],
+            None,
+            "le-chan",
+            False,
+            False,
+            "high",
+            "internal",
+            "2025-05-01T08:00:00+07:00",
+            OFFICER,
+        )
 
     triaged = wait_for(lambda: tap.of_type("case.triaged"))[0]
     opened_event = wait_for(lambda: tap.of_type("case.opened"))[0]
@@ -451,8 +557,18 @@ def test_triage_with_an_unknown_category_is_refused(intake):
         opened = submit(api_report(text="Một bài viết cần phân loại"), OFFICER)
     with entrypoint_hook(intake, "confirm_triage") as confirm:
         with pytest.raises(ValidationError) as refused:
-            confirm(opened["case_id"], ["gossip"], None, None, False, False, "low",
-                    "internal", None, OFFICER)
+            confirm(
+                opened["case_id"],
+                ["gossip"],
+                None,
+                None,
+                False,
+                False,
+                "low",
+                "internal",
+                None,
+                OFFICER,
+            )
     assert "categories" in refused.value.fields
 
 
@@ -460,9 +576,12 @@ def test_a_closed_case_takes_no_new_report(intake, service_config):
     url = "https://tiktok.com/@kenh/video/7001"
     with entrypoint_hook(intake, "submit_report") as submit:
         first = submit(api_report(url=url), OFFICER)
-    publish(service_config, "case.closed",
-            {"state": "closed", "previous_state": "resolved", "reason": "đã xử lý"},
-            first["case_id"])
+    publish(
+        service_config,
+        "case.closed",
+        {"state": "closed", "previous_state": "resolved", "reason": "đã xử lý"},
+        first["case_id"],
+    )
 
     def state():
         with entrypoint_hook(intake, "get_case") as get_case:
