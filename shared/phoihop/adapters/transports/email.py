@@ -141,7 +141,13 @@ class EmailTransport(Transport):
             with self._connect() as smtp:
                 if self.settings["username"]:
                     smtp.login(self.settings["username"], self._password)
-                refused = smtp.send_message(message, to_addrs=recipients)
+                # The sender is given apart: the display name has a comma,
+                # which reading it back from the header would split on.
+                refused = smtp.send_message(
+                    message,
+                    from_addr=self.settings["from_address"],
+                    to_addrs=recipients,
+                )
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryRefused(
                 f"every recipient was refused: {exc.recipients}"
