@@ -3,7 +3,7 @@ database, with the limit shortened to seconds: it starts when an incident
 case is assigned, reminds the agency, stops when the statement goes out in
 time, and escalates to DIC when nobody acts."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from press_support import call as hook
 from press_support import officer, spokesperson, wait_until
@@ -18,8 +18,9 @@ def seconds_between(start, end):
 def test_statement_given_in_time_stops_the_clock_and_counts_on_time(
     container_factory, press_config, case_events, listen
 ):
-    # 10 s limit, reminders 6 s and 3 s before it: at +4 s and +7 s.
-    config = press_config(duration="10s", reminders=(0.1, 0.05))
+    # 14 s limit, reminders 9 s and 6 s before it: at +5 s and +8 s, which
+    # leaves 6 s to approve and distribute even on a loaded machine.
+    config = press_config(duration="14s", reminders=(0.15, 0.1))
     health = listen("agency.dept-health.#", config=config)
     dic = listen("agency.dic.#", config=config)
     press = listen("agency.press-hp.#", "agency.press-thp.#", "agency.portal.#")
@@ -34,13 +35,13 @@ def test_statement_given_in_time_stops_the_clock_and_counts_on_time(
     assert due["case_id"] == case.case_id
     assert due["payload"]["agency"] == "dept-health"
     assert due["payload"]["started_at"] == assigned["occurred_at"]
-    assert seconds_between(due["payload"]["started_at"], due["payload"]["due_at"]) == 10
+    assert seconds_between(due["payload"]["started_at"], due["payload"]["due_at"]) == 14
     assert dic.wait_for("agency.dic.press.initial_info_due")
 
     # A redelivered assignment does not start a second clock.
     case.republish(assigned)
     reminders = health.wait_for("agency.dept-health.deadline.due_soon", count=2)
-    assert sorted(r["payload"]["minutes_before"] for r in reminders) == [0.05, 0.1]
+    assert sorted(r["payload"]["minutes_before"] for r in reminders) == [0.1, 0.15]
     assert len(health.wait_for("agency.dept-health.press.initial_info_due")) == 1
 
     # The draft prepared when the clock started (or when the case facts
@@ -75,12 +76,13 @@ def test_statement_given_in_time_stops_the_clock_and_counts_on_time(
     status = hook(container, "initial_info_status", case.case_id)
     assert status["status"] == "given"
     assert status["on_time"] is True
-    assert 0 < status["minutes"] < 10 / 60
+    assert 0 < status["minutes"] < 14 / 60
     assert status["given_to"] == ["press-hp", "press-thp", "portal"]
     assert [r["fired_at"] is not None for r in status["reminders"]] == [True, True]
 
     # Past the due time, nothing is escalated.
-    wait_until(lambda: False, timeout=3.5)
+    due_at = datetime.fromisoformat(due["payload"]["due_at"])
+    wait_until(lambda: datetime.now(UTC) > due_at + timedelta(seconds=1), 20)
     assert "agency.dic.press.initial_info_overdue" not in dic.keys()
 
     report = hook(container, "compliance", {"start": "2000-01-01", "end": "2100-01-01"})
