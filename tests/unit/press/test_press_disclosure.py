@@ -114,3 +114,14 @@ def test_stricter_classification(levels, expected):
 def test_only_confidential_and_secret_are_classified():
     assert [is_classified(level) for level in ("public", "internal")] == [False, False]
     assert is_classified("confidential") and is_classified("secret")
+
+
+def test_overlapping_quotes_of_two_items_read_as_one_passage(key):
+    first = "một hai ba bốn năm sáu bảy tám chín mười"
+    second = "năm sáu bảy tám chín mười mười một mười hai mười ba"
+    items = [(0, fingerprint(first, key)), (1, fingerprint(second, key))]
+    body = "một hai ba bốn năm sáu bảy tám chín mười mười một mười hai mười ba"
+
+    [found] = find_disclosures({"body": body}, items, key)
+
+    assert (found.start, found.end, found.item) == (0, len(body), 0)
