@@ -44,7 +44,7 @@ class NearDuplicates:
     """MinHash with banding, built from the ``near_duplicate`` settings."""
 
     def __init__(
-        self, threshold=0.8, num_perm=128, bands=32, shingle_words=3, min_words=8
+        self, threshold=0.8, num_perm=128, bands=16, shingle_words=3, min_words=8
     ):
         if num_perm % bands:
             raise ValueError("num_perm must be a multiple of bands")

@@ -104,7 +104,7 @@ class NearDuplicateSchema(Schema):
     num_perm = fields.Integer(
         load_default=128, validate=validate.Range(min=16, max=512)
     )
-    bands = fields.Integer(load_default=32, validate=validate.Range(min=1, max=512))
+    bands = fields.Integer(load_default=16, validate=validate.Range(min=1, max=512))
     shingle_words = fields.Integer(
         load_default=3, validate=validate.Range(min=1, max=10)
     )
