@@ -14,6 +14,7 @@
 
 import collections
 import json
+import random
 import socket
 import threading
 import time
@@ -26,7 +27,7 @@ from kombu import Connection, Exchange, Queue, binding
 from kombu.exceptions import OperationalError
 from nameko.messaging import Consumer
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
 from phoihop.config import exchange_name
 from phoihop.constants import (
@@ -55,10 +56,16 @@ from phoihop.store import (
     AlreadyProcessed,
     Store,
     inbox_id,
+    is_transient,
     utcnow,
 )
 
 log = get_logger(__name__)
+
+# Transient database errors (write conflicts between concurrent
+# transactions, a failover) are retried in process this many times before
+# they count as a failed attempt.
+MAX_CONFLICT_RETRIES = 8
 
 # Errors that no retry can cure: the message itself is wrong.
 PERMANENT_ERRORS = (ValidationError, UnknownEventType)
@@ -324,6 +331,10 @@ class EventSubscriber(Consumer):
         self.keys = keys
         self.max_attempts = max_attempts
         self.retry_delays = tuple(retry_delays or DEFAULT_RETRY_DELAYS_SECONDS)
+        # A redelivered event and a write conflict are part of normal work:
+        # nameko logs them as warnings, and handle_result deals with them.
+        expected = tuple(kwargs.pop("expected_exceptions", ()) or ())
+        kwargs["expected_exceptions"] = (AlreadyProcessed, OperationFailure, *expected)
         super().__init__(queue=None, requeue_on_error=False, **kwargs)
 
     @property
@@ -384,6 +395,9 @@ class EventSubscriber(Consumer):
             self.queue_consumer.ack_message(message)
             return
 
+        self._spawn(message, body, event, attempts, conflicts=0)
+
+    def _spawn(self, message, body, event, attempts, conflicts):
         context_data = {
             CTX_EVENT_ID: event["id"],
             CTX_CASE_ID: event["case_id"],
@@ -391,17 +405,36 @@ class EventSubscriber(Consumer):
             CTX_CONSUMER: self.queue_name,
             CTX_ACTOR: event["actor"],
         }
-        handle_result = partial(self.handle_result, message, body, event, attempts)
+        handle_result = partial(
+            self.handle_result, message, body, event, attempts, conflicts
+        )
         bind_ids(event_id=event["id"], case_id=event["case_id"])
         self.container.spawn_worker(
             self, (event,), {}, context_data=context_data, handle_result=handle_result
         )
 
     def handle_result(
-        self, message, body, event, attempts, worker_ctx, result=None, exc_info=None
+        self,
+        message,
+        body,
+        event,
+        attempts,
+        conflicts,
+        worker_ctx,
+        result=None,
+        exc_info=None,
     ):
         if exc_info is not None and isinstance(exc_info[1], AlreadyProcessed):
             exc_info = None
+        if exc_info is not None and is_transient(exc_info[1]):
+            if conflicts < MAX_CONFLICT_RETRIES:
+                # Two transactions touched the same document, or the database
+                # blinked: run the handler again soon, in this process, without
+                # counting an attempt (MongoDB's own advice for
+                # TransientTransactionError). The message stays unacked.
+                eventlet.sleep(random.uniform(0.02, 0.2) * (conflicts + 1))
+                self._spawn(message, body, event, attempts, conflicts + 1)
+                return result, None
         try:
             if exc_info is None:
                 store = self._store()

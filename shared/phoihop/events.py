@@ -10,6 +10,7 @@ registers its types at import, and ``phoihop.contracts.load_all()`` imports
 them all in one explicit call.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +21,10 @@ from marshmallow import ValidationError as SchemaError
 from phoihop.constants import AGENCY_KEY_PREFIX, CLASSIFICATIONS
 from phoihop.errors import UnknownEventType, ValidationError
 
-_TYPE_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
+# An event type is exactly "<domain>.<name>": consumers that want every event
+# once (the event log) bind "*.*", which the agency copies
+# ("agency.<code>.<type>") never match.
+_TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
 
 class UtcDateTime(fields.AwareDateTime):
@@ -93,6 +97,8 @@ class EventRegistry:
         self._types = {}
 
     def register(self, name, schema, version=1, description=""):
+        if not re.match(_TYPE_PATTERN, name):
+            raise ValueError(f"event type {name!r} must read <domain>.<name>")
         key = (name, version)
         existing = self._types.get(key)
         if existing and existing.schema is not schema:

@@ -78,7 +78,7 @@ def test_event_emitted_in_transaction_reaches_consumer_once(
         for sequence in range(5):
             ping(sequence)
 
-    assert wait_for(lambda: len(received) == 5)
+    assert wait_for(lambda: len(received) == 5), received
     assert sorted(seq for _, seq in received) == [0, 1, 2, 3, 4]
 
 
