@@ -66,6 +66,18 @@ def available_services():
     return [name for name in SERVICES if (root / name / "service.py").exists()]
 
 
+def _read_local_env(var):
+    """Secrets of a local stack (``var/local.env``, written by the demo)."""
+    path = Path(var) / "local.env"
+    values = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, value = line.split("=", 1)
+                values[key.strip()] = value.strip()
+    return values
+
+
 class Stack:
     """A database and services as processes, with pid files and logs.
 
@@ -79,6 +91,7 @@ class Stack:
             os.environ.get("PHOIHOP_DB_PORT", DEFAULT_DB_PORT)
         )
         self.env = os.environ.copy()
+        self.env.update(_read_local_env(self.var))
         self.env.update(env or {})
         self.env.setdefault("AMQP_URI", DEFAULT_AMQP_URI)
         self.env.setdefault(

@@ -1,0 +1,632 @@
+"""The main job on real input: ``phoihop demo``.
+
+It starts the local stack, feeds the sample inputs of ``../shared/samples``
+through their channels (CSV batches, social posts through the API form,
+emails, MISP and STIX files, SMS) and a few reports typed as an officer
+would (a phone call, a letter, SMS short codes), confirms the triage of
+every case, walks the typed cases through their whole lifecycle, with the
+agencies' part played by their built-in adapters, and prints what happened:
+cases by state and agency, deadlines met and missed, quarantined inputs with
+their reasons. It ends with the monthly report and the dashboard's address.
+
+The typed cases are a scenario: their posting dates fall in June 2026,
+while the provisions of the catalogue were in force. Content posted after
+2026-06-30 cannot cite a provision until DIC adds the successor instruments
+(legal-basis.md); the summary counts such cases.
+"""
+
+import base64
+import os
+import secrets
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.progress import Progress
+
+from phoihop.config import PROJECT_ROOT
+from phoihop.i18n import t
+from phoihop.playbook import DIC_OFFICER, Playbook, Walk, wait_until
+from phoihop.stack import _read_local_env
+
+SAMPLES = Path(
+    os.environ.get("PHOIHOP_SAMPLES", PROJECT_ROOT.parent / "shared" / "samples")
+)
+LOCAL_ENV = "local.env"
+BATCH_ROWS = 200
+
+# Posting date of the scenario's content: within the validity of the
+# provisions the catalogue holds (Press Law 2016, Cybersecurity Law 2018,
+# Decree 15/2020 all end on 2026-06-30).
+SCENARIO_POSTED_AT = "2026-06-12T09:30:00+07:00"
+
+
+def agency_env_name(code):
+    return "PHOIHOP_ADAPTER_KEY_" + code.upper().replace("-", "_")
+
+
+def write_local_env(var, values):
+    path = Path(var) / LOCAL_ENV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["# Secrets of the local demo stack; never commit this file."]
+    lines += [f"{key}={value}" for key, value in sorted(values.items())]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+
+
+def provision_credentials(stack):
+    """API keys for every agency's adapter and a DIC officer, kept in
+    ``var/local.env`` so that a restarted stack keeps using them.
+
+    Keys are created directly in the gateway's database (the gateway only
+    stores their hashes); the adapters get theirs through the environment
+    variables their configuration names.
+    """
+    from phoihop.agencies import shipped_registry
+    from phoihop.auth import CredentialStore
+    from phoihop.store import database_name, get_database, make_client
+
+    values = _read_local_env(stack.var)
+    if values.get("PHOIHOP_DEMO_OFFICER_KEY"):
+        return values
+    values.setdefault("PHOIHOP_API_KEY_PEPPER", secrets.token_urlsafe(32))
+    values["PHOIHOP_ADAPTERS_AUTO_ANSWER"] = "true"
+
+    client = make_client(stack.env["MONGODB_URI"])
+    prefix = stack.env.get("PHOIHOP_DB_PREFIX", "phoihop")
+    db = get_database(client, database_name(prefix, "gateway"))
+    store = CredentialStore(db, pepper=values["PHOIHOP_API_KEY_PEPPER"].encode())
+    store.ensure_indexes()
+    registry = shipped_registry()
+    for agency in registry:
+        _, key = store.create(
+            agency.code,
+            f"adapter {agency.code}",
+            ["officer", "focal_point", "spokesperson"],
+            clearance=agency.clearance,
+            kind="adapter",
+            note="demo adapter key",
+        )
+        values[agency_env_name(agency.code)] = key
+    _, officer_key = store.create(
+        "dic",
+        DIC_OFFICER["officer"],
+        ["dic_inspector", "officer", "admin"],
+        clearance="secret",
+        note="demo officer",
+    )
+    values["PHOIHOP_DEMO_OFFICER_KEY"] = officer_key
+    client.close()
+    write_local_env(stack.var, values)
+
+    return values
+
+
+class SampleFeeder:
+    """Feeds each sample file through its channel and counts the outcomes."""
+
+    def __init__(self, rpc, console, samples=SAMPLES, actor=DIC_OFFICER, sms_limit=100):
+        self.rpc = rpc
+        self.sms_limit = sms_limit
+        self.console = console
+        self.samples = Path(samples)
+        self.actor = actor
+        self.outcomes = Counter()
+        self.by_source = {}
+        self.case_ids = {}
+
+    def _count(self, source, result):
+        summary = result.get("summary", {})
+        self.by_source[source] = summary
+        for key in ("opened", "attached", "duplicate", "quarantined", "proposed"):
+            self.outcomes[key] += summary.get(key, 0)
+        return result
+
+    def feed_all(self, progress):
+        self.feed_csv(progress, "vfnd/vn_news_223_tdlfr.csv")
+        self.feed_csv(progress, "vfnd/vn_news_226_tlfr.csv")
+        self.feed_each(progress, "vfnd/social/post_*.json", "api", json_input=True)
+        self.feed_each(progress, "email/*.eml", "email", binary=True)
+        self.feed_each(progress, "misp/*.json", "misp")
+        self.feed_each(progress, "stix/*.json", "stix")
+        self.feed_sms(progress, "vihos/test.csv", limit=self.sms_limit)
+
+    def feed_csv(self, progress, relative):
+        from services.intake.channels import batch
+
+        path = self.samples / relative
+        data = path.read_bytes()
+        rows = list(batch.read_csv(data))
+        task = progress.add_task(
+            t(f"Nhập {path.name}", f"Import {path.name}"), total=len(rows)
+        )
+        totals = Counter()
+        for start in range(0, len(rows), BATCH_ROWS):
+            chunk = [_batch_item(row) for row in rows[start : start + BATCH_ROWS]]
+            result = self.rpc.intake.submit_batch(
+                "csv",
+                chunk,
+                self.actor,
+                filename=path.name,
+                file_sha256=batch.file_key(data),
+            )
+            totals.update(result["summary"])
+            progress.advance(task, len(chunk))
+        self._count(relative, {"summary": dict(totals)})
+
+    def feed_each(self, progress, pattern, channel, binary=False, json_input=False):
+        import json
+
+        files = sorted(self.samples.glob(pattern))
+        task = progress.add_task(
+            t(f"Kênh {channel}", f"Channel {channel}"), total=len(files)
+        )
+        for path in files:
+            if binary:
+                data, encoding = base64.b64encode(path.read_bytes()).decode(), "base64"
+            elif json_input:
+                data, encoding = json.loads(path.read_text(encoding="utf-8")), "text"
+            else:
+                data, encoding = path.read_text(encoding="utf-8"), "text"
+            result = self.rpc.intake.submit_input(
+                channel, data, self.actor, encoding=encoding
+            )
+            self._count(str(path.relative_to(self.samples)), result)
+            for item in result["results"]:
+                if item.get("case_id"):
+                    self.case_ids[path.stem] = item["case_id"]
+            progress.advance(task)
+
+    def feed_sms(self, progress, relative, limit):
+        from services.intake.channels import batch
+
+        rows = list(batch.read_csv((self.samples / relative).read_bytes()))[:limit]
+        task = progress.add_task(
+            t("Kênh SMS (ViHOS)", "SMS channel (ViHOS)"), total=len(rows)
+        )
+        totals = Counter()
+        for row in rows:
+            payload = {
+                "from": "0912000111",
+                "to": "5656",
+                "id": f"vihos-{row.number}",
+                "text": getattr(row, "values", {}).get("text", ""),
+            }
+            result = self.rpc.intake.submit_input("sms", payload, self.actor)
+            totals.update(result["summary"])
+            progress.advance(task)
+        self._count(relative, {"summary": dict(totals)})
+
+
+def _batch_item(row):
+    if getattr(row, "report", None) is not None:
+        return {"number": row.number, "raw": row.raw, "report": row.report}
+    return {
+        "number": row.number,
+        "raw": row.raw,
+        "reason": getattr(row, "reason", "unreadable row"),
+        "fields": getattr(row, "fields", {}),
+    }
+
+
+# The scenario: reports an officer types from a phone call, a letter and
+# SMS short codes; each exercises one kind of case.
+TYPED_REPORTS = {
+    "scam": (
+        "sms",
+        {
+            "from": "+84912345678",
+            "to": "5656",
+            "id": "demo-scam-1",
+            "text": "LD 0987.654.321 gọi tự xưng công an Hải Phòng yêu cầu chuyển "
+            "tiền để 'xác minh tài khoản', kèm đường dẫn "
+            "http://congan-haiphong-xacminh.example/tk",
+        },
+    ),
+    "incident": (
+        "phone",
+        {
+            "summary": "Người gọi báo trang Facebook 'Tin nóng Đất Cảng' đăng tin sai "
+            "sự thật rằng cầu Rào bị sập, nhiều người thương vong, gây "
+            "hoang mang dư luận. https://www.facebook.com/tinnongdatcang/"
+            "posts/1001",
+            "called_at": "2026-12-03T08:15:00+07:00",
+            "caller": {"name": "Trần Thị Bình", "phone": "0912345678"},
+            "sector": "transport",
+            "incident": True,
+        },
+    ),
+    "secret": (
+        "post",
+        {
+            "subject": "Phản ánh việc đăng tải tài liệu mật trên mạng xã hội",
+            "summary": "Thư phản ánh một tài khoản mạng xã hội đăng ảnh chụp văn bản "
+            "có đóng dấu MẬT của một cơ quan nhà nước thành phố. "
+            "https://www.facebook.com/taikhoanx/posts/2002",
+            "received_on": "2026-12-02",
+            "sender": {"name": "Lê Văn Cường", "address": "Ngô Quyền, Hải Phòng"},
+            "reference": "Thư số 15/2026",
+        },
+    ),
+    "criticism": (
+        "phone",
+        {
+            "summary": "Người gọi đề nghị xử lý bài viết của một nhà báo phê bình "
+            "tiến độ chậm của dự án cải tạo đường ở phường, cho rằng bài "
+            "viết làm xấu hình ảnh địa phương. https://baomoi.example/"
+            "phe-binh-tien-do-du-an-3003",
+            "called_at": "2026-12-03T09:00:00+07:00",
+            "caller": {"name": "Phạm Văn Dũng"},
+        },
+    ),
+    "escalation": (
+        "sms",
+        {
+            "from": "+84988777666",
+            "to": "5656",
+            "id": "demo-escalation-1",
+            "text": "V Trang mạng kêu gọi tụ tập gây rối, chống chính quyền tại "
+            "trung tâm thành phố cuối tuần này "
+            "https://www.facebook.com/nhomkeugoi/posts/4004",
+        },
+    ),
+    "ministry": (
+        "sms",
+        {
+            "from": "+84977666555",
+            "to": "5656",
+            "id": "demo-ministry-1",
+            "text": "V Trang web đặt ở nước ngoài đăng bài xuyên tạc lịch sử, xúc "
+            "phạm anh hùng dân tộc https://xuyentac-lichsu.example/bai-5005",
+        },
+    ),
+}
+
+
+class Scenario:
+    """Walks the typed cases, one kind of case each, to their end."""
+
+    def __init__(self, rpc, console):
+        self.rpc = rpc
+        self.console = console
+        self.playbook = Playbook(rpc)
+        self.walks = []
+
+    def submit(self, kind):
+        channel, data = TYPED_REPORTS[kind]
+        result = self.rpc.intake.submit_input(channel, data, DIC_OFFICER)
+        case_id = result["results"][0]["case_id"]
+        walk = Walk(case_id, kind)
+        self.walks.append(walk)
+        return walk
+
+    def run(self, progress):
+        steps = (
+            ("scam", self.walk_scam),
+            ("incident", self.walk_incident),
+            ("secret", self.walk_secret),
+            ("criticism", self.walk_criticism),
+            ("escalation", self.walk_escalation),
+            ("ministry", self.walk_ministry),
+        )
+        task = progress.add_task(
+            t("Xử lý các vụ việc mẫu", "Walking the scenario"), total=len(steps)
+        )
+        for kind, walk_case in steps:
+            walk = self.submit(kind)
+            try:
+                walk_case(walk)
+            except Exception as exc:  # noqa: BLE001 - reported in the summary
+                walk.note(f"error: {exc}")
+                self.console.print(
+                    t(
+                        f"[red]Vụ việc {kind} dừng lại:[/] {exc}",
+                        f"[red]Case {kind} stopped:[/] {exc}",
+                    )
+                )
+            progress.advance(task)
+
+    def _verify_in_writing(self, walk, invited, question):
+        found = self.playbook.written_round(walk.case_id, invited, question)
+        walk.note(f"round closed: {found.get('tally')}")
+
+    def _finish(self, walk, measures):
+        playbook = self.playbook
+        playbook.decide(
+            walk.case_id, measures, "Kế hoạch xử lý theo kết luận thẩm định"
+        )
+        walk.note("decided")
+        playbook.wait_state(walk.case_id, "resolved")
+        walk.note("resolved")
+        playbook.close(walk.case_id)
+        walk.state = "closed"
+
+    def walk_scam(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["fraud_scam", "impersonation"],
+            severity="high",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        assignment = playbook.assignments(walk.case_id)
+        invited = playbook.coordinating(assignment) or ["police"]
+        self._verify_in_writing(
+            walk, invited, "Đề nghị cho ý kiến về tin nhắn giả danh công an lừa đảo."
+        )
+        playbook.appraise(
+            walk.case_id,
+            "violates",
+            ["CYBER2018-18.1.b", "CYBER2018-18.1.c"],
+            "Nội dung là hành vi lừa đảo chiếm đoạt tài sản, không phải ý kiến hay "
+            "hoạt động báo chí; xử lý không cản trở tự do ngôn luận (Điều 4.2).",
+        )
+        self._finish(
+            walk,
+            [
+                {
+                    "kind": "removal_request",
+                    "agency": "dic",
+                    "target": "platform",
+                    "description": "Yêu cầu nhà mạng chặn đầu số và gỡ đường dẫn",
+                },
+                {
+                    "kind": "referral_to_police",
+                    "agency": "police",
+                    "description": "Chuyển Công an thành phố điều tra",
+                },
+            ],
+        )
+
+    def walk_incident(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["false_information"],
+            sector="transport",
+            incident=True,
+            severity="high",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        assignment = playbook.assignments(walk.case_id)
+        self._initial_information(walk)
+        invited = playbook.coordinating(assignment) or ["police"]
+        self._verify_in_writing(
+            walk, invited, "Đề nghị xác minh thông tin về sự cố cầu Rào."
+        )
+        playbook.appraise(
+            walk.case_id,
+            "violates",
+            ["CYBER2018-8.1.d"],
+            "Thông tin bịa đặt về sự cố gây hoang mang; cải chính không hạn chế "
+            "quyền phản ánh, góp ý của người dân (Điều 4.2).",
+        )
+        self._finish(
+            walk,
+            [
+                {
+                    "kind": "official_information",
+                    "agency": "dic",
+                    "description": "Cung cấp thông tin chính thức, cải chính tin sai",
+                },
+                {
+                    "kind": "sanction_proposal",
+                    "agency": "dic",
+                    "sanction_code": "D15-101.1.a",
+                    "description": "Đề xuất xử phạt chủ tài khoản đăng tin sai sự thật",
+                },
+            ],
+        )
+
+    def _initial_information(self, walk):
+        """The responsible agency's spokesperson gives initial information
+        to city media within 2 hours (Art. 7.6.d)."""
+
+        def started():
+            status = self.rpc.press.initial_info_status(walk.case_id)
+            return status if status.get("status") != "none" else None
+
+        status = wait_until("the 2-hour clock", started, 60)
+        agency = status.get("agency") or "dic"
+        spokespersons = self.rpc.press.spokespersons(agency)
+        name = (
+            spokespersons[0]["name"] if spokespersons else f"Người phát ngôn {agency}"
+        )
+        speaker = {"agency": agency, "officer": name}
+        draft = self.rpc.press.draft_statement(
+            walk.case_id,
+            "initial_info",
+            speaker,
+            {
+                "leadership_position": "Lãnh đạo Sở khẳng định cầu Rào vẫn khai thác "
+                "bình thường, không có sự cố.",
+                "first_measures": [
+                    "Kiểm tra hiện trường",
+                    "Cung cấp thông tin cho báo chí",
+                ],
+            },
+        )
+        statement_id = draft["statement_id"]
+        self.rpc.press.approve_statement(statement_id, speaker)
+        self.rpc.press.distribute_statement(statement_id, speaker)
+        walk.note(f"initial information given by {agency}")
+
+    def walk_secret(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["state_secrets"],
+            severity="critical",
+            classification="secret",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        assignment = playbook.assignments(walk.case_id)
+        invited = playbook.coordinating(assignment) or ["police", "internal_affairs"]
+        starts = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        playbook.meeting(
+            walk.case_id,
+            invited,
+            ["Xác minh tài liệu bị đăng tải", "Biện pháp xử lý"],
+            "Các cơ quan thống nhất tài liệu là tài liệu mật.",
+            ["Nội dung làm lộ bí mật nhà nước", "Gỡ bỏ và điều tra"],
+            starts,
+        )
+        walk.note("meeting minutes approved")
+        playbook.appraise(
+            walk.case_id,
+            "violates",
+            ["CYBER2018-17.1", "PRESS2016-9.5"],
+            "Nội dung làm lộ bí mật nhà nước, không thuộc phạm vi tự do báo chí, "
+            "ngôn luận (Điều 4.2).",
+        )
+        self._finish(
+            walk,
+            [
+                {
+                    "kind": "removal_request",
+                    "agency": "dic",
+                    "target": "platform",
+                    "description": "Yêu cầu nền tảng gỡ bỏ ngay",
+                },
+                {
+                    "kind": "referral_to_police",
+                    "agency": "police",
+                    "description": "Chuyển Công an thành phố xử lý theo thẩm quyền",
+                },
+            ],
+        )
+
+    def walk_criticism(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["defamation"],
+            journalists_involved=True,
+            severity="low",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        assignment = playbook.assignments(walk.case_id)
+        invited = playbook.coordinating(assignment) or ["journalists"]
+        self._verify_in_writing(
+            walk, invited, "Bài viết phê bình tiến độ dự án có vi phạm không?"
+        )
+        playbook.appraise(
+            walk.case_id,
+            "does_not_violate",
+            [],
+            "Bài viết là phê bình, góp ý của báo chí về công việc của chính quyền; "
+            "xử lý sẽ cản trở tự do báo chí (Điều 4.2).",
+            reason="Nội dung là phê bình chính đáng, không vi phạm Điều 3.",
+        )
+        playbook.wait_state(walk.case_id, "rejected")
+        walk.state = "rejected"
+
+    def walk_escalation(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["public_disorder_incitement", "anti_state"],
+            severity="critical",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        playbook.assignments(walk.case_id)
+        escalation = playbook.escalate(
+            walk.case_id,
+            "city",
+            "Vụ việc vượt thẩm quyền của Sở, cần Ủy ban nhân dân thành phố chỉ đạo.",
+        )
+        walk.note("escalated to the City People's Committee")
+        playbook.answer_escalation(
+            escalation["escalation_id"],
+            "Thành phố chỉ đạo Sở chủ trì xác minh, xử lý",
+            "verifying",
+        )
+        walk.state = "verifying"
+
+    def walk_ministry(self, walk):
+        playbook = self.playbook
+        playbook.triage(
+            walk.case_id,
+            ["historical_distortion"],
+            severity="high",
+            posted_at=SCENARIO_POSTED_AT,
+        )
+        playbook.assignments(walk.case_id)
+        escalation = playbook.escalate(
+            walk.case_id,
+            "ministry",
+            "Đề nghị Bộ gỡ bỏ trang web đặt ở nước ngoài (Điều 7.1.g).",
+        )
+        walk.note("removal proposed to the Ministry")
+        walk.state = "escalated"
+        return escalation
+
+
+def triage_suggested(rpc, console, progress, limit=2000):
+    """Confirm the triage of every received case with its suggested
+    categories, as the officer on duty would after reading them."""
+    cases = rpc.intake.list_cases("received", limit)
+    task = progress.add_task(
+        t("Xác nhận phân loại", "Confirming triage"), total=len(cases)
+    )
+    confirmed = 0
+    # A few calls in flight at once: the officer's confirmations are
+    # independent of each other.
+    for start in range(0, len(cases), 10):
+        chunk = cases[start : start + 10]
+        pending = [rpc.intake.get_case.call_async(case["case_id"]) for case in chunk]
+        calls = []
+        for reply in pending:
+            full = reply.result()
+            categories = full.get("suggested_categories") or ["false_information"]
+            classification = "secret" if "state_secrets" in categories else "internal"
+            calls.append(
+                (
+                    full["case_id"],
+                    rpc.intake.confirm_triage.call_async(
+                        full["case_id"],
+                        categories,
+                        None,
+                        None,
+                        bool(full.get("incident")),
+                        False,
+                        "medium",
+                        classification,
+                        None,
+                        DIC_OFFICER,
+                    ),
+                )
+            )
+        for case_id, reply in calls:
+            try:
+                reply.result()
+                confirmed += 1
+            except Exception as exc:  # noqa: BLE001 - counted and shown
+                console.print(f"[yellow]{case_id}[/]: {exc}")
+            progress.advance(task)
+    return confirmed
+
+
+def settle(rpc, seconds=30):
+    """Wait until the reporting log stops growing (the bus is drained)."""
+    last, still = None, 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        marker = rpc.reporting.log_status()["entries"]
+        still = still + 1 if marker == last else 0
+        if still >= 3:
+            return True
+        last = marker
+        time.sleep(1)
+    return False
+
+
+def build_progress(console):
+    return Progress(console=console, transient=False)
+
+
+def current_month():
+    from phoihop.i18n import DISPLAY_TZ
+
+    return datetime.now(UTC).astimezone(DISPLAY_TZ).strftime("%Y-%m")
