@@ -283,6 +283,8 @@ class ApiEndpoint(HttpRequestHandler):
                     {"body": f"at most {gate.max_body_bytes} bytes"},
                 )
             kwargs = dict(request.path_values)
+            if self.public_doc:
+                check_path_values(kwargs)
             if self.action:
                 caller = gate.authenticate(request)
                 gate.throttle(caller)
@@ -358,6 +360,18 @@ class ApiEndpoint(HttpRequestHandler):
 
 
 api = ApiEndpoint.decorator
+
+
+def check_path_values(values):
+    """Identifiers in paths are short and plain (case ids, agency codes,
+    uuids); anything else is refused before a service is asked."""
+    bad = {
+        name: "letters, digits and . _ : - only, 1 to 100 characters"
+        for name, value in values.items()
+        if not _SAFE_ID.match(str(value))
+    }
+    if bad:
+        raise ValidationError("invalid path parameter", bad)
 
 
 def load_query(schema, args):

@@ -33,6 +33,7 @@ ERROR_DESCRIPTIONS = {
     "404": "No such record",
     "409": "The record's state does not allow it",
     "413": "Request body too large",
+    "414": "Request line too long (answered by the HTTP server, without a body)",
     "429": "Rate limit of the credential reached; see Retry-After",
     "502": "A service answered with an unexpected error",
     "503": "A service, the broker or the database did not answer in time",
@@ -73,11 +74,11 @@ def _schema_name_resolver():
 def endpoints(service_cls):
     """Every ApiEndpoint of the service class, in declaration order."""
     found = []
-    for _, method in inspect.getmembers(service_cls, inspect.isfunction):
+    for name, method in inspect.getmembers(service_cls, inspect.isfunction):
         for entrypoint in getattr(method, "nameko_entrypoints", ()):
             if isinstance(entrypoint, ApiEndpoint):
-                found.append((method.__code__.co_firstlineno, entrypoint))
-    return [entrypoint for _, entrypoint in sorted(found, key=lambda item: item[0])]
+                found.append((method.__code__.co_firstlineno, name, entrypoint))
+    return [(name, entrypoint) for _, name, entrypoint in sorted(found)]
 
 
 def openapi_path(url):
@@ -97,11 +98,11 @@ def _path_parameters(url):
     return parameters
 
 
-def _operation(entrypoint):
+def _operation(name, entrypoint):
     method = entrypoint.method.upper()
     operation = {
-        "operationId": entrypoint.method_name,
-        "summary": entrypoint.summary or entrypoint.method_name,
+        "operationId": name,
+        "summary": entrypoint.summary or name,
         "tags": [entrypoint.tag] if entrypoint.tag else [],
         "responses": {},
     }
@@ -139,15 +140,22 @@ def _operation(entrypoint):
             f"Action `{entrypoint.action}`: roles {', '.join(sorted(rule.roles))}; "
             f"scope {rule.scope} ({rule.why})."
         )
-    if _PATH_PARAM.search(entrypoint.url) or entrypoint.action:
+    if name == "open_session":
+        errors += ["401", "429"]
+    if _PATH_PARAM.search(entrypoint.url):
+        errors += ["400", "404"]
+    if entrypoint.action:
         errors += ["404"]
+    if entrypoint.query is not None:
+        errors += ["414"]
     if method in ("POST", "DELETE", "PUT", "PATCH") and entrypoint.action:
         errors += ["409"]
     for code in sorted(set(errors)):
-        operation["responses"][code] = {
-            "description": ERROR_DESCRIPTIONS[code],
-            "content": {"application/json": {"schema": ErrorSchema}},
-        }
+        operation["responses"][code] = {"description": ERROR_DESCRIPTIONS[code]}
+        if code != "414":
+            operation["responses"][code]["content"] = {
+                "application/json": {"schema": ErrorSchema}
+            }
 
     return method.lower(), operation
 
@@ -185,11 +193,11 @@ def _build(service_cls, server_url):
     )
 
     operations = {}
-    for entrypoint in endpoints(service_cls):
+    for name, entrypoint in endpoints(service_cls):
         if not entrypoint.public_doc:
             continue
         path = openapi_path(entrypoint.url)
-        method, operation = _operation(entrypoint)
+        method, operation = _operation(name, entrypoint)
         operations.setdefault(path, {})[method] = operation
     for path, methods in operations.items():
         spec.path(path=path, operations=methods)

@@ -70,6 +70,11 @@ class _Open(Schema):
         unknown = INCLUDE
 
 
+def _routing_reason():
+    # The routing service's own bounds for a reason.
+    return fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
 def _reason(required=True):
     if required:
         return fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
@@ -203,8 +208,21 @@ class MergeProposalQuery(_Strict):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
+# A consumer queue: <service>.<handler>, or an adapter's queue.
+_QUEUE = validate.Regexp(
+    r"^(?!amq\.)[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$",
+    error="a consumer queue name such as reporting.handle_event",
+)
+
+
 class DeadLetterQuery(_Strict):
-    queue = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    queue = fields.String(
+        required=True,
+        validate=[validate.Length(min=3, max=200), _QUEUE],
+        metadata={
+            "description": "the consumer queue (phoihop deadletters list shows all)"
+        },
+    )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 
@@ -213,8 +231,8 @@ class CredentialQuery(_Strict):
     include_revoked = fields.Boolean(load_default=False)
 
 
-class RemoveAgencyQuery(_Strict):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=_TEXT))
+class RemoveAgencyRequest(_Strict):
+    reason = _routing_reason()
 
 
 class StreamQuery(_Strict):
@@ -284,19 +302,19 @@ class AddAgencyRequest(_Strict):
     role = fields.String(
         load_default="coordinating", validate=validate.OneOf(("coordinating",))
     )
-    reason = _reason()
+    reason = _routing_reason()
 
 
 class TransferLeadRequest(_Strict):
     to_agency = fields.String(required=True, validate=_AGENCY)
-    reason = _reason()
+    reason = _routing_reason()
 
 
 class EscalateRequest(_Strict):
     """Art. 7.1.a/h to the City People's Committee; 7.1.g to the Ministry."""
 
     to = fields.String(required=True, validate=validate.OneOf(("city", "ministry")))
-    reason = _reason()
+    reason = _routing_reason()
     article = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=32)
     )
@@ -331,7 +349,9 @@ class DeliveryRequest(_Strict):
 
 
 class ReplayRequest(_Strict):
-    queue = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    queue = fields.String(
+        required=True, validate=[validate.Length(min=3, max=200), _QUEUE]
+    )
     event_ids = fields.List(
         fields.String(validate=_ID), load_default=None, allow_none=True
     )

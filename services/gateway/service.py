@@ -16,8 +16,11 @@ a timeout; a service that does not answer gives HTTP 503).
 
 import base64
 import mimetypes
+from contextlib import contextmanager
 from pathlib import Path
 
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields, validate
 from phoihop.auth import (
     is_cleared,
@@ -27,7 +30,8 @@ from phoihop.auth import (
     redact,
 )
 from phoihop.config import Config, amqp_uri
-from phoihop.errors import Forbidden, NotFound, ValidationError
+from phoihop.deadletters import DeadLetters
+from phoihop.errors import Forbidden, NotFound, ServiceUnavailable, ValidationError
 from phoihop.service import ServiceBase
 from werkzeug.utils import safe_join
 from werkzeug.wrappers import Response
@@ -461,17 +465,17 @@ class GatewayService(ServiceBase):
         )
 
     @api(
-        "DELETE",
-        f"{V1}/cases/<case_id>/agencies/<agency>",
+        "POST",
+        f"{V1}/cases/<case_id>/agencies/<agency>/removal",
         action="assignments.change",
-        query=s.RemoveAgencyQuery,
+        body=s.RemoveAgencyRequest,
         response=s.RecordSchema,
         tag="routing",
-        summary="Remove an agency from a case",
+        summary="Remove an agency from a case, with the reason",
     )
-    def remove_agency(self, request, caller, case_id, agency, query):
+    def remove_agency(self, request, caller, case_id, agency, body):
         return self.routing.remove_agency(
-            case_id, agency, query["reason"], actor=caller.actor()
+            case_id, agency, body["reason"], actor=caller.actor()
         )
 
     @api(
@@ -1120,20 +1124,18 @@ class GatewayService(ServiceBase):
         summary="Messages that failed",
     )
     def list_dead_letters(self, request, caller, query):
-        from phoihop.deadletters import DeadLetters
-        from phoihop.queues import consumer_queues
-
-        client = DeadLetters(amqp_uri(self.gate.config))
-        queues = [query["queue"]] if query.get("queue") else consumer_queues()
-        letters = []
-        for queue in queues:
-            if not query.get("queue") and client.count(queue) == 0:
-                continue
-            letters.extend(
-                {k: v for k, v in letter.__dict__.items() if k != "body"}
-                for letter in client.list(queue, limit=query["limit"])
+        # One queue per request: finding every consumer queue means loading
+        # every service's code, which is the CLI's job (phoihop deadletters).
+        with _broker():
+            letters = DeadLetters(amqp_uri(self.gate.config)).list(
+                query["queue"], limit=query["limit"]
             )
-        return {"items": letters[: query["limit"]]}
+        return {
+            "items": [
+                {k: v for k, v in letter.__dict__.items() if k != "body"}
+                for letter in letters
+            ]
+        }
 
     @api(
         "POST",
@@ -1145,10 +1147,15 @@ class GatewayService(ServiceBase):
         summary="Send dead letters back to their queue",
     )
     def replay_dead_letters(self, request, caller, body):
-        from phoihop.deadletters import DeadLetters
-
         ids = set(body["event_ids"]) if body.get("event_ids") else None
-        count = DeadLetters(amqp_uri(self.gate.config)).replay(body["queue"], ids)
+        with _broker():
+            count = DeadLetters(amqp_uri(self.gate.config)).replay(body["queue"], ids)
+        self.log.info(
+            "dead_letters_replayed",
+            queue=body["queue"],
+            count=count,
+            key_id=caller.key_id,
+        )
         return {"queue": body["queue"], "replayed": count}
 
     # --- credentials ---
@@ -1222,6 +1229,15 @@ class GatewayService(ServiceBase):
             revoked_by=f"{caller.agency}/{caller.officer}",
             reason=body["reason"],
         )
+
+
+@contextmanager
+def _broker():
+    """Broker failures of the dead-letter tools answer 503, not 500."""
+    try:
+        yield
+    except (OSError, OperationalError, AMQPError) as exc:
+        raise ServiceUnavailable(f"the message broker failed: {exc}") from exc
 
 
 def _recipients(statement):

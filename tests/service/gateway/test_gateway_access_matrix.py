@@ -155,7 +155,7 @@ ENDPOINTS = [
         {"agency": "journalists", "reason": "nhà báo liên quan"},
         inspector,
     ),
-    ("DELETE", f"{C}/agencies/police?reason=không%20liên%20quan", None, inspector),
+    ("POST", f"{C}/agencies/police/removal", {"reason": "không liên quan"}, inspector),
     (
         "POST",
         f"{C}/lead",
