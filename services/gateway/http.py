@@ -283,14 +283,14 @@ class ApiEndpoint(HttpRequestHandler):
                     {"body": f"at most {gate.max_body_bytes} bytes"},
                 )
             kwargs = dict(request.path_values)
-            if self.public_doc:
-                check_path_values(kwargs)
             if self.action:
                 caller = gate.authenticate(request)
                 gate.throttle(caller)
                 check_action(caller, self.action)
                 kwargs["caller"] = caller
                 bind_ids(correlation_id=context_data["correlation_id"])
+            if self.public_doc:
+                check_path_values(request.path_values)
             if self.query is not None:
                 kwargs["query"] = load_query(self.query, request.args)
             if self.body is not None:
