@@ -19,9 +19,10 @@ import uuid
 from dataclasses import dataclass
 
 from kombu import Connection, Exchange, Queue
-from phoihop.store import get_database, make_client
 from rich.console import Console
 from rich.table import Table
+
+from phoihop.store import get_database, make_client
 
 # Wide enough for the tables when the output goes to a file.
 console = Console(width=160)
@@ -76,6 +77,37 @@ def print_machine(facts):
         f"Python {facts['python']}, RabbitMQ {facts['rabbitmq']}, "
         f"{facts['database']}, load {facts['load_average']}"
     )
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) a process has used so far, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # utime and stime are fields 14 and 15 of stat(5); 12 and 13 after ")".
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each named process spends between two readings: what a
+    piece of work costs, whatever else the machine is doing meanwhile."""
+
+    def __init__(self, pids):
+        self.pids = {name: pid for name, pid in pids.items() if pid}
+        self.start = {}
+
+    def begin(self):
+        self.start = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+
+    def spent(self):
+        spent = {}
+        for name, pid in self.pids.items():
+            now = cpu_seconds(pid)
+            if now is not None and self.start.get(name) is not None:
+                spent[name] = now - self.start[name]
+        return spent
 
 
 def percentile(values, fraction):

@@ -39,7 +39,6 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-# The folder of this script is on sys.path when it runs.
 from _harness import (
     Summary,
     baseline_rows,
@@ -51,6 +50,16 @@ from _harness import (
     quiet_amqp,
 )
 from nameko.standalone.rpc import ClusterRpcProxy
+from pymongo import UpdateOne
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from phoihop.cases import OPEN_STATES
 from phoihop.contracts import load_all
 from phoihop.logging import configure_logging
@@ -64,16 +73,6 @@ from phoihop.store import (
 )
 from phoihop.testing import TestEnvironment
 from phoihop.testing_stack import ServiceStack
-from pymongo import UpdateOne
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from services.intake.dedup import report_keys
 from services.intake.pipeline import CASES, DEDUP_KEYS
 from services.intake.service import INDEXES as INTAKE_INDEXES
