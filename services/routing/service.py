@@ -38,6 +38,7 @@ Events handled: ``case.triaged`` (assign); ``consultation.opened``,
 ``case.merged`` (the case's state as routing sees it, and its clocks).
 """
 
+import random
 import time
 import uuid
 from datetime import datetime
@@ -134,7 +135,7 @@ CANCELS = {
     MERGED: (VERIFICATION, RESOLUTION),
 }
 
-TRANSIENT_ATTEMPTS = 3
+TRANSIENT_ATTEMPTS = 5
 
 
 def _actor(data):
@@ -221,11 +222,22 @@ class RoutingService(ServiceBase):
     @subscribe("case.triaged")
     def handle_case_triaged(self, event):
         """Assign a triaged case by the responsibility matrix of Art. 7."""
-        case_id = event["case_id"]
-        if not case_id:
+        if not event["case_id"]:
             raise ValidationError(
                 "case.triaged without a case id", {"event.case_id": "required"}
             )
+        plan = self._retrying(self._assign, event, conflict=False)
+        if plan is not None:
+            log.info(
+                "case_assigned",
+                case_id=event["case_id"],
+                lead=plan.lead,
+                agencies=_codes(plan.agencies),
+                flags=plan.flags,
+            )
+
+    def _assign(self, event):
+        case_id = event["case_id"]
         payload = event["payload"]
         occurred = event["occurred_at"]
         triage = {
@@ -256,10 +268,10 @@ class RoutingService(ServiceBase):
                     },
                     session=tx.session,
                 )
-                return
+                return None
             if case and case.get("triaged_at") and case["triaged_at"] > occurred:
                 log.info("case_triage_older_than_current_ignored", case_id=case_id)
-                return
+                return None
 
             previous = case.get("overrides") if case else None
             overrides = rules.Overrides.from_doc(previous)
@@ -326,13 +338,7 @@ class RoutingService(ServiceBase):
             )
             self._start_case_clocks(tx, case_id, plan.lead, view, now)
 
-        log.info(
-            "case_assigned",
-            case_id=case_id,
-            lead=plan.lead,
-            agencies=_codes(plan.agencies),
-            flags=plan.flags,
-        )
+        return plan
 
     def _start_case_clocks(self, tx, case_id, lead, view, start):
         for kind in self.settings["assignment_deadlines"]:
@@ -360,13 +366,22 @@ class RoutingService(ServiceBase):
     )
     def handle_case_progress(self, event):
         """Follow the case's state and settle the clocks it ends."""
-        case_id = event["case_id"]
-        state = event["payload"].get("state")
-        if not case_id or not state:
+        if not event["case_id"] or not event["payload"].get("state"):
             raise ValidationError(
                 f"{event['type']} without a case id or state",
                 {"event.case_id": "required", "payload.state": "required"},
             )
+        newer = self._retrying(self._follow, event, conflict=False)
+        log.info(
+            "case_state_followed",
+            case_id=event["case_id"],
+            state=event["payload"]["state"],
+            newer=newer,
+        )
+
+    def _follow(self, event):
+        case_id = event["case_id"]
+        state = event["payload"]["state"]
         occurred = event["occurred_at"]
 
         with self.store.transaction() as tx:
@@ -397,7 +412,7 @@ class RoutingService(ServiceBase):
                 # new clocks for the lead.
                 self._start_case_clocks(tx, case_id, case["lead"], case, utcnow())
 
-        log.info("case_state_followed", case_id=case_id, state=state, newer=newer)
+        return newer
 
     # -- queries ----------------------------------------------------------
 
@@ -857,22 +872,32 @@ class RoutingService(ServiceBase):
 
     # -- helpers --------------------------------------------------------
 
-    def _retrying(self, operation, data):
-        # Two officers changing one case at once: MongoDB aborts one of the
-        # two transactions with a transient error; running it again reads
-        # the other's change and applies this one on top (or refuses it).
+    def _retrying(self, operation, data, conflict=True):
+        # Two workers writing at once (two officers on one case, or the
+        # database's own conflict detection between concurrent transactions):
+        # MongoDB aborts one with a transient error, and running it again
+        # reads the other's change and applies this one on top (or refuses
+        # it). Retrying here, at once, keeps the bus's slower back-off for
+        # real failures. ``conflict`` turns the last failure into a Conflict
+        # for an RPC caller; an event handler lets it reach the bus, which
+        # retries later.
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
                 return operation(data)
             except PyMongoError as exc:
                 if not is_transient(exc):
-                    raise ServiceUnavailable(f"database error: {exc}") from exc
+                    if conflict:
+                        raise ServiceUnavailable(f"database error: {exc}") from exc
+                    raise
                 if attempt == TRANSIENT_ATTEMPTS:
-                    raise Conflict(
-                        "the case changed meanwhile; try again",
-                        {"case_id": "concurrent change"},
-                    ) from exc
-                time.sleep(0.05 * attempt)
+                    if conflict:
+                        raise Conflict(
+                            "the case changed meanwhile; try again",
+                            {"case_id": "concurrent change"},
+                        ) from exc
+                    raise
+                log.debug("transaction_retried", attempt=attempt, error=str(exc))
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
 
     def _load_case(self, tx, case_id):
         case = tx.db.cases.find_one({"_id": case_id}, session=tx.session)

@@ -17,6 +17,7 @@ import eventlet
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 
@@ -91,6 +92,7 @@ class CopyTap:
         self.expected = {}  # case id -> number of agency copies
         self.copies = {}  # case id -> copies seen
         self.last_copy_at = {}
+        self.assigned_at = {}  # when the case.assigned event itself arrived
         self.consumer = Consumer(
             self.connection, queues=[queue], callbacks=[self.received], accept=["json"]
         )
@@ -100,6 +102,7 @@ class CopyTap:
         case_id = body["case_id"]
         if message.delivery_info["routing_key"] == "case.assigned":
             self.expected[case_id] = len(body["payload"]["agencies"])
+            self.assigned_at[case_id] = time.time()
         else:
             self.copies[case_id] = self.copies.get(case_id, 0) + 1
             self.last_copy_at[case_id] = time.time()
@@ -112,18 +115,63 @@ class CopyTap:
             if self.copies.get(case_id, 0) >= count
         ]
 
-    def drain_until(self, count, timeout):
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and len(self.complete()) < count:
+    def start(self):
+        # Its own (green) thread, so each copy is stamped when it arrives,
+        # not when the producer loop finds time to look.
+        self.running = True
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        while self.running:
             try:
                 self.connection.drain_events(timeout=0.1)
             except TimeoutError:
                 pass
+
+    def wait_until(self, count, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and len(self.complete()) < count:
+            time.sleep(0.05)
         return len(self.complete())
 
     def close(self):
+        self.running = False
+        self.thread.join(timeout=2)
         self.consumer.cancel()
         self.connection.release()
+
+
+def send_paced(db, relay, envelopes, rate, sent_at):
+    """Send at ``rate`` per second; returns when the sending started."""
+    started = time.time()
+    for number, envelope in enumerate(envelopes):
+        write_outbox(db, envelope)
+        relay.publish_pending()
+        sent_at[envelope["case_id"]] = time.time()
+        pause = started + (number + 1) / rate - time.time()
+        if pause > 0:
+            time.sleep(pause)
+
+    return started
+
+
+def send_backlog(db, relay, envelopes, sent_at):
+    # Everything is in the producer's outbox first and goes out in the
+    # relay's batches, so the routing service, not the producer, sets the
+    # pace. A case counts as sent when its batch was confirmed.
+    for envelope in envelopes:
+        write_outbox(db, envelope)
+    started = time.time()
+    while True:
+        published = relay.publish_pending()
+        if not published:
+            break
+        now = time.time()
+        for record in db.outbox.find({"sent_at": {"$ne": None}}, {"envelope": 1}):
+            sent_at.setdefault(record["envelope"]["case_id"], now)
+
+    return started
 
 
 def run(cases, rate, workers):
@@ -132,6 +180,7 @@ def run(cases, rate, workers):
     container = ServiceContainer(RoutingService, config)
     container.start()
     tap = CopyTap(config)
+    tap.start()
     client = make_client(config["MONGODB_URI"])
     db = get_database(client, database_name(config["DB_PREFIX"], "bench-intake"))
     relay = OutboxRelay(
@@ -139,25 +188,20 @@ def run(cases, rate, workers):
     )
     sent_at = {}
     try:
-        started = time.time()
-        for number in range(cases):
-            case_id = f"bench-{number:06d}"
-            envelope = build_event(
+        envelopes = [
+            build_event(
                 "case.triaged",
-                triage_payload(case_id, SHAPES[number % len(SHAPES)]),
-                case_id=case_id,
+                triage_payload(f"bench-{number:06d}", SHAPES[number % len(SHAPES)]),
+                case_id=f"bench-{number:06d}",
                 actor={"agency": "dic", "officer": "bench"},
             )
-            write_outbox(db, envelope)
-            relay.publish_pending()
-            sent_at[case_id] = time.time()
-            if rate:
-                pause = started + (number + 1) / rate - time.time()
-                if pause > 0:
-                    time.sleep(pause)
-            if number % 50 == 0:
-                tap.drain_until(cases, 0)
-        done = tap.drain_until(cases, timeout=120 + cases / 10)
+            for number in range(cases)
+        ]
+        if rate:
+            started = send_paced(db, relay, envelopes, rate, sent_at)
+        else:
+            started = send_backlog(db, relay, envelopes, sent_at)
+        done = tap.wait_until(cases, timeout=120 + cases / 10)
         finished = max(tap.last_copy_at.values(), default=time.time())
     finally:
         tap.close()
