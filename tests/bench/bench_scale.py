@@ -40,6 +40,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from _harness import (
+    CpuMeter,
     Summary,
     baseline_rows,
     console,
@@ -470,6 +471,11 @@ def intake_templates(proxy, stack, count=INTAKE_TEMPLATES):
 BUDGET_SECONDS = 90
 
 
+# CPU of the database and service processes, read around each operation.
+METER = CpuMeter({})
+CPU_OF = ("intake", "reporting", "database")
+
+
 def timed(call, repeat, budget=BUDGET_SECONDS):
     values, result = [], None
     spent = 0.0
@@ -481,16 +487,22 @@ def timed(call, repeat, budget=BUDGET_SECONDS):
     return values, result
 
 
-def row(size, label, values, note="", load=None):
+def row(size, label, values, note="", cpu=None):
+    """A table row; ``cpu`` is what ``METER.spent()`` read over the calls."""
     summary = Summary.of(values)
+    per_call = [
+        f"{cpu[name] * 1000 / len(values):.1f}" if cpu and name in cpu else "-"
+        for name in CPU_OF
+    ]
     return [
         f"{size:,}",
         label,
         str(summary.count),
         Summary.ms(summary.p50),
         Summary.ms(summary.p99),
+        *per_call,
         note,
-        f"{load if load is not None else load_average():.1f}",
+        f"{load_average():.1f}",
     ]
 
 
@@ -509,15 +521,18 @@ def measure_dedup(proxy, seeder, size, repeat):
     ]
     for label, key_sets in (("key lookup, found", hits), ("key lookup, new", misses)):
         values = []
+        METER.begin()
         for keys in key_sets:
             started = time.perf_counter()
             list(db[DEDUP_KEYS].find({"_id": {"$in": keys}}))
             values.append(time.perf_counter() - started)
-        rows.append(row(size, f"dedup: {label} (database)", values))
+        cpu = METER.spent()
+        rows.append(row(size, f"dedup: {label} (database)", values, cpu=cpu))
 
     count = max(repeat * 4, 20)
     joined = []
     outcomes = Counter()
+    METER.begin()
     for number in rng.sample(seeder.open_numbers, min(count, len(seeder.open_numbers))):
         form = {
             "reporter": {"kind": "citizen"},
@@ -528,12 +543,14 @@ def measure_dedup(proxy, seeder, size, repeat):
         values, result = timed(lambda f=form: proxy.intake.submit_report(f, DIC), 1)
         joined.extend(values)
         outcomes[result["outcome"]] += 1
+    cpu = METER.spent()
     rows.append(
-        row(size, "dedup: submit_report joining a case", joined, _outcomes(outcomes))
+        row(size, "dedup: submit_report joining", joined, _outcomes(outcomes), cpu)
     )
 
     opened = []
     outcomes = Counter()
+    METER.begin()
     for _ in range(count):
         number = rng.randrange(10**10, 10**11)
         form = {
@@ -545,8 +562,9 @@ def measure_dedup(proxy, seeder, size, repeat):
         values, result = timed(lambda f=form: proxy.intake.submit_report(f, DIC), 1)
         opened.extend(values)
         outcomes[result["outcome"]] += 1
+    cpu = METER.spent()
     rows.append(
-        row(size, "dedup: submit_report opening a case", opened, _outcomes(outcomes))
+        row(size, "dedup: submit_report opening", opened, _outcomes(outcomes), cpu)
     )
     return rows
 
@@ -576,9 +594,11 @@ def measure_search(proxy, seeder, size, repeat):
     rows = []
     for label, filters in searches.items():
         query = {**filters, "page": 1, "page_size": 20}
+        METER.begin()
         values, result = timed(lambda q=query: proxy.reporting.list_cases(q), repeat)
+        cpu = METER.spent()
         note = f"{result['total']:,} found"
-        rows.append(row(size, f"search: {label}", values, note))
+        rows.append(row(size, f"search: {label}", values, note, cpu))
     return rows
 
 
@@ -593,19 +613,29 @@ def measure_report(proxy, seeder, size, repeat):
         cases = seeder.projection.board.count_documents(
             {"opened_at": {"$gte": start, "$lt": end}}
         )
+        METER.begin()
         values, _ = timed(
             lambda c=code: proxy.reporting.generate_report(
                 "month", period=c, actor=DIC
             ),
             max(1, min(repeat, 3)),
         )
-        rows.append(
-            row(size, f"monthly report: {label} ({code})", values, f"{cases:,} cases")
-        )
+        cpu = METER.spent()
+        note = f"{cases:,} cases"
+        rows.append(row(size, f"monthly report: {label} ({code})", values, note, cpu))
     return rows
 
 
-COLUMNS = ("stored cases", "operation", "n", "p50 ms", "p99 ms", "note", "load")
+COLUMNS = (
+    "stored cases",
+    "operation",
+    "n",
+    "p50 ms",
+    "p99 ms",
+    *(f"{name} cpu ms" for name in CPU_OF),
+    "note",
+    "load",
+)
 
 
 def main():
@@ -660,10 +690,20 @@ def main():
             )
             stack.start(timeout=600)
             rows = baseline_rows(env.amqp_uri, env.mongodb_uri, 50, 5)
-            rows = [[f"{size:,}", *r[:4], "baseline", r[4]] for r in rows]
+            rows = [[f"{size:,}", *r[:4], "", "", "", "baseline", r[4]] for r in rows]
+            server = getattr(env, "database_server", None)
+            METER.pids = {
+                "intake": stack.stack.read_pid("intake"),
+                "reporting": stack.stack.read_pid("reporting"),
+                "database": server.process.pid if server else None,
+            }
             with ClusterRpcProxy(stack.config(), timeout=1800) as proxy:
+                METER.begin()
                 values, _ = timed(proxy.intake.health, 100)
-                rows.append(row(size, "bare RPC (intake.health)", values, "baseline"))
+                cpu = METER.spent()
+                rows.append(
+                    row(size, "bare RPC (intake.health)", values, "baseline", cpu)
+                )
                 rows += measure_dedup(proxy, seeder, size, args.repeat)
                 rows += measure_search(proxy, seeder, size, args.repeat)
                 rows += measure_report(proxy, seeder, size, args.repeat)
