@@ -395,9 +395,13 @@ def load_query(schema, args):
 
 def load_body(schema, request):
     """Validate a JSON object body with its schema."""
+    instance = schema() if isinstance(schema, type) else schema
     raw = request.get_data(cache=True)
-    if not raw:
-        raise ValidationError("a JSON body is required", {"body": "empty"})
+    if not raw.strip():
+        # A body whose every field is optional may be left out.
+        if any(field.required for field in instance.fields.values()):
+            raise ValidationError("a JSON body is required", {"body": "empty"})
+        raw = b"{}"
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -406,7 +410,6 @@ def load_body(schema, request):
         raise ValidationError("body is not valid JSON", {"body": str(exc)}) from exc
     if not isinstance(data, dict):
         raise ValidationError("body must be a JSON object", {"body": "not an object"})
-    instance = schema() if isinstance(schema, type) else schema
     try:
         return instance.load(data)
     except SchemaError as exc:

@@ -266,8 +266,11 @@ class GatewayService(ServiceBase):
                 )
         if reporter["kind"] == "agency" and not reporter.get("officer"):
             reporter["officer"] = caller.officer
+        # A client that retries sends the same Idempotency-Key: intake then
+        # answers with what the first submission became.
+        key = body.get("idempotency_key") or _idempotency_key(request)
         return self.intake.submit_report(
-            _dump(s.ReportInputSchema, body), actor=caller.actor()
+            _dump(s.ReportInputSchema, body), actor=caller.actor(), idempotency_key=key
         )
 
     @api(
@@ -286,7 +289,7 @@ class GatewayService(ServiceBase):
             body["data"],
             actor=caller.actor(),
             encoding=body["encoding"],
-            idempotency_key=body["idempotency_key"],
+            idempotency_key=body["idempotency_key"] or _idempotency_key(request),
         )
 
     @api(
@@ -1238,6 +1241,11 @@ def _broker():
         yield
     except (OSError, OperationalError, AMQPError) as exc:
         raise ServiceUnavailable(f"the message broker failed: {exc}") from exc
+
+
+def _idempotency_key(request):
+    given = request.headers.get("Idempotency-Key", "").strip()
+    return given[:300] or None
 
 
 def _recipients(statement):

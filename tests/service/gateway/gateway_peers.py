@@ -135,7 +135,7 @@ Reporting = _service(
 Intake = _service(
     "intake",
     {
-        "submit_report": lambda report, actor: {
+        "submit_report": lambda report, actor, idempotency_key=None: {
             "report_id": REPORT_ID,
             "case_id": CASE_ID,
         },
