@@ -25,6 +25,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+
 from phoihop.contracts.reporting import AGENCY_RESULTS
 from phoihop.i18n import DISPLAY_TZ
 

@@ -27,10 +27,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from phoihop.logging import get_logger
-from phoihop.store import is_transient
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from phoihop.logging import get_logger
+from phoihop.store import is_transient
 
 log = get_logger(__name__)
 
@@ -57,10 +58,12 @@ _UNHASHED = ("_id", "hash")
 
 INDEXES = {
     LOG_COLLECTION: [
+        # Ranges of the log are read by ``seq``: some servers scan the whole
+        # collection for a range of ``_id`` but use this index.
+        IndexModel([("seq", ASCENDING)], name="seq", unique=True),
         IndexModel([("event_id", ASCENDING)], name="event_id", unique=True),
-        IndexModel([("case_id", ASCENDING), ("_id", ASCENDING)], name="case_seq"),
+        IndexModel([("case_id", ASCENDING)], name="case"),
         IndexModel([("type", ASCENDING), ("occurred_at", ASCENDING)], name="type_time"),
-        IndexModel([("occurred_at", ASCENDING)], name="occurred_at"),
     ],
 }
 
@@ -192,12 +195,23 @@ class _HeadMoved(Exception):
     """Another writer appended since this one read the head."""
 
 
+@dataclass
+class _Request:
+    """One event waiting to be appended, and what came of it."""
+
+    event: dict
+    recorded_at: datetime
+    result: tuple | None = None
+    error: Exception | None = None
+
+
 class EventLog:
     """Append to and read the log of one service database.
 
     One instance per process: it keeps the head it last wrote and a lock, so
-    the workers of a process append one at a time without racing each other;
-    the database constraints keep other processes from forking the chain.
+    the workers of a process append in turn (in groups) without racing each
+    other; the database constraints keep other processes from forking the
+    chain.
     """
 
     def __init__(self, db):
@@ -205,6 +219,8 @@ class EventLog:
         self.entries = db[LOG_COLLECTION]
         self.meta = db[META_COLLECTION]
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue = []
         self._head = None
 
     def head(self):
@@ -220,56 +236,99 @@ class EventLog:
         An event already in the log (same id: a redelivery, or the
         ``agency.*`` copy of an event) is not logged again; the stored entry
         is returned with ``created`` False.
+
+        Appends are committed in groups: while one caller writes, the others
+        queue up, and the next to get the lock writes every queued event in
+        one transaction (in the order they queued). Each caller returns once
+        its own event is committed.
         """
-        event_id = str(event["id"])
+        request = _Request(event, recorded_at or datetime.now(UTC))
+        with self._queue_lock:
+            self._queue.append(request)
         with self._lock:
-            for _ in range(APPEND_ATTEMPTS):
-                existing = self.entries.find_one({"event_id": event_id})
-                if existing is not None:
-                    return existing, False
-                if self._head is None:
-                    self._head = self.head()
-                entry = make_entry(
-                    event,
-                    self._head.seq + 1,
-                    self._head.hash,
-                    recorded_at or datetime.now(UTC),
-                )
+            if request.result is None and request.error is None:
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
                 try:
-                    self._write(entry, self._head)
+                    self._write_batch(batch)
+                except Exception as exc:
+                    for item in batch:
+                        item.error = exc
+        if request.error is not None:
+            raise request.error
+
+        return request.result
+
+    def _write_batch(self, batch):
+        for _ in range(APPEND_ATTEMPTS):
+            ids = list(dict.fromkeys(str(item.event["id"]) for item in batch))
+            existing = {}
+            for start in range(0, len(ids), 100):
+                for doc in self.entries.find(
+                    {"event_id": {"$in": ids[start : start + 100]}}
+                ):
+                    existing[doc["event_id"]] = doc
+            if self._head is None:
+                self._head = self.head()
+
+            head = self._head
+            entries, results = [], {}
+            for item in batch:
+                event_id = str(item.event["id"])
+                if event_id in existing or event_id in results:
+                    continue
+                entry = make_entry(
+                    item.event, head.seq + 1, head.hash, item.recorded_at
+                )
+                head = Head(entry["seq"], entry["hash"])
+                entries.append(entry)
+                results[event_id] = entry
+            if entries:
+                try:
+                    self._write(entries, self._head)
                 except (DuplicateKeyError, _HeadMoved):
-                    # Another writer took this number (or logged this very
-                    # event): read the head again and retry.
+                    # Another writer took these numbers (or logged one of
+                    # these events): read the head again and retry.
                     self._head = None
                     continue
                 except PyMongoError as exc:
                     # A write conflict with another writer's transaction, or
                     # a commit whose outcome is unknown: the retry reads the
-                    # head again, and finds the event if it was committed.
+                    # head again, and finds the events if they were committed.
                     if not is_transient(exc) and not exc.has_error_label(
                         "UnknownTransactionCommitResult"
                     ):
                         raise
                     self._head = None
                     continue
-                self._head = Head(entry["seq"], entry["hash"])
-                return entry, True
+                self._head = head
+
+            created = set()
+            for item in batch:
+                event_id = str(item.event["id"])
+                if event_id in results and event_id not in created:
+                    created.add(event_id)
+                    item.result = (results[event_id], True)
+                else:
+                    item.result = (existing.get(event_id) or results[event_id], False)
+            return
 
         raise RuntimeError(
-            f"event {event_id} could not be logged after {APPEND_ATTEMPTS} "
+            f"{len(batch)} events could not be logged after {APPEND_ATTEMPTS} "
             "attempts: other writers kept appending first"
         )
 
-    def _write(self, entry, head):
+    def _write(self, entries, head):
+        last = entries[-1]
         client = self.db.client
         with client.start_session() as session:
             with session.start_transaction():
-                self.entries.insert_one(entry, session=session)
+                self.entries.insert_many(entries, ordered=True, session=session)
                 update = {
                     "$set": {
-                        "seq": entry["seq"],
-                        "hash": entry["hash"],
-                        "updated_at": entry["recorded_at"],
+                        "seq": last["seq"],
+                        "hash": last["hash"],
+                        "updated_at": last["recorded_at"],
                     }
                 }
                 if head.seq == 0:
@@ -293,7 +352,7 @@ class EventLog:
         The range is bounded on both sides so that the query is an index
         range scan, never a sort of the whole collection.
         """
-        found = list(self.entries.find({"_id": {"$gt": seq, "$lte": seq + limit}}))
+        found = list(self.entries.find({"seq": {"$gt": seq, "$lte": seq + limit}}))
         found.sort(key=lambda entry: entry["_id"])
 
         return found
@@ -440,11 +499,11 @@ def verify(db, anchors=(), max_problems=20, batch=SCAN_BATCH):
     """
     log_ = EventLog(db)
     head = log_.head()
-    last = db[LOG_COLLECTION].find_one({"_id": {"$gt": head.seq}}, {"_id": 1})
+    last = db[LOG_COLLECTION].find_one({"seq": {"$gt": head.seq}}, {"_id": 1})
     upto = head.seq
     problems = []
     if last is not None:
-        beyond = db[LOG_COLLECTION].count_documents({"_id": {"$gt": head.seq}})
+        beyond = db[LOG_COLLECTION].count_documents({"seq": {"$gt": head.seq}})
         upto = head.seq + beyond
         problems.append(
             Problem(

@@ -10,6 +10,8 @@ import threading
 import time
 
 from nameko.extensions import DependencyProvider
+from pymongo.errors import InvalidOperation
+
 from phoihop.logging import get_logger
 from phoihop.store import Store
 
@@ -19,6 +21,8 @@ from .projections import Projector
 log = get_logger(__name__)
 
 DEFAULT_POLL_SECONDS = 1.0
+# How long the projector waits after a wake-up for more entries to arrive.
+DEFAULT_BATCH_DELAY_SECONDS = 0.5
 
 
 class Ledger:
@@ -54,8 +58,13 @@ class EventLedger(DependencyProvider):
     batch in hand finish. Each worker gets a ``Ledger``.
     """
 
-    def __init__(self, poll_seconds=DEFAULT_POLL_SECONDS):
+    def __init__(
+        self,
+        poll_seconds=DEFAULT_POLL_SECONDS,
+        batch_delay=DEFAULT_BATCH_DELAY_SECONDS,
+    ):
         self.poll_seconds = poll_seconds
+        self.batch_delay = batch_delay
         self.event_log = None
         self.projector = None
         self._init_lock = threading.Lock()
@@ -112,8 +121,11 @@ class EventLedger(DependencyProvider):
             # while a batch is applied is not lost.
             self._wake.clear()
             try:
-                applied = self.projector.catch_up(max_entries=2000)
+                applied = self.projector.catch_up(max_entries=5000)
                 failures = 0
+            except InvalidOperation:
+                # The database client was closed: the container is stopping.
+                return
             except Exception as exc:  # noqa: BLE001 - keep projecting after errors
                 failures += 1
                 delay = min(0.2 * 2**failures, 10.0)
@@ -123,7 +135,10 @@ class EventLedger(DependencyProvider):
             if applied:
                 log.debug("projection_applied", entries=applied)
                 continue
-            self._wake.wait(self.poll_seconds)
+            if self._wake.wait(self.poll_seconds):
+                # Let the entries of a burst gather: one batch applies many
+                # at the cost of a few.
+                time.sleep(self.batch_delay)
 
     def get_dependency(self, worker_ctx):
         self._ensure()

@@ -13,9 +13,10 @@ Collections, per generation ``g`` of the projections:
   deadlines, last event, categories, channel, classification, title);
 - ``proj<g>_deadlines``: one document per deadline, including the 2-hour
   initial information of Art. 7.6.d (from ``deadline.*`` and ``press.*``);
-- ``proj<g>_counters``: cases per state, category, channel and agency, and
-  deadlines per status and owner, kept by adding each change's difference,
-  so per-agency workload and board counts are read, not computed.
+- ``proj<g>_counters``: one document counting cases per state, category,
+  channel and agency, and deadlines per status and owner, kept by adding
+  each batch's difference (one ``$inc``), so per-agency workload and board
+  counts are read, not computed.
 
 ``rebuild()`` folds the whole log into a new generation while the live one
 keeps serving, catches up, and switches over in one step; the old
@@ -27,8 +28,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from phoihop.logging import get_logger
-from phoihop.store import is_transient
 from pymongo import (
     ASCENDING,
     DESCENDING,
@@ -38,6 +37,9 @@ from pymongo import (
     UpdateOne,
 )
 from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from phoihop.logging import get_logger
+from phoihop.store import is_transient
 
 from .eventlog import EventLog
 from .fold import (
@@ -54,9 +56,10 @@ log = get_logger(__name__)
 
 META_COLLECTION = "projection_meta"
 CURRENT_ID = "current"
+COUNTERS_ID = "board"
 
 # Entries applied per transaction by the live projector.
-LIVE_BATCH = 200
+LIVE_BATCH = 500
 # Entries read per round trip during a rebuild.
 REBUILD_BATCH = 5000
 # Documents kept in memory during a rebuild before the cache is emptied.
@@ -109,7 +112,21 @@ class ProjectionSet:
 
     def counts(self):
         """Non-zero counters as a dict."""
-        return {doc["_id"]: doc["n"] for doc in self.counters.find({"n": {"$ne": 0}})}
+        doc = self.counters.find_one({"_id": COUNTERS_ID}) or {}
+        return {
+            unescape_key(key): value
+            for key, value in (doc.get("n") or {}).items()
+            if value
+        }
+
+
+def escape_key(key):
+    """A counter name as a field name: no "." (a path) and no leading "$"."""
+    return key.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def unescape_key(key):
+    return key.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
 
 
 def _in_batches(values, size=IN_BATCH):
@@ -202,11 +219,16 @@ class Fold:
             counters.subtract(self.before[("deadline", deadline_id)])
             self.before[("deadline", deadline_id)] = after
             deadline_ops.append(self._op(record, self.known_deadlines))
-        counter_ops = [
-            UpdateOne({"_id": key}, {"$inc": {"n": value}}, upsert=True)
+        increments = {
+            f"n.{escape_key(key)}": value
             for key, value in sorted(counters.items())
             if value
-        ]
+        }
+        counter_ops = (
+            [UpdateOne({"_id": COUNTERS_ID}, {"$inc": increments}, upsert=True)]
+            if increments
+            else []
+        )
         if self.known_cases is not None:
             self.known_cases.update(self.dirty_cases)
             self.known_deadlines.update(self.dirty_deadlines)

@@ -12,9 +12,10 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
+
 from phoihop.errors import NotFound
 from phoihop.stream import redact_event
-from pymongo import ASCENDING, DESCENDING
 
 from . import labels
 from .figures import compliance_counts, compliance_row

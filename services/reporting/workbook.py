@@ -13,6 +13,7 @@ import re
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+
 from phoihop.i18n import local_time
 
 from .documents import title_lines

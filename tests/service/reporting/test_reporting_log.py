@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from phoihop.store import apply_indexes, get_database, make_client
 
+from phoihop.store import apply_indexes, get_database, make_client
 from services.reporting.eventlog import (
     INDEXES,
     LOG_COLLECTION,
