@@ -520,7 +520,7 @@ class DeadlineClient:
                 started_at=start,
                 working_days=working_days,
             )
-        self._provider.wake()
+        self._provider.wake_before(doc["next_fire_at"])
 
         return to_public(doc)
 
@@ -700,6 +700,7 @@ class Deadlines(DependencyProvider):
         self._running = False
         self._wake = threading.Event()
         self._thread = None
+        self._planned_wake = None
         self.fired = 0
 
     def setup(self):
@@ -738,6 +739,13 @@ class Deadlines(DependencyProvider):
     def wake(self):
         self._wake.set()
 
+    def wake_before(self, when):
+        """Wake the timer if ``when`` comes before its planned wake-up; a
+        deadline hours away costs the timer nothing."""
+        planned = self._planned_wake
+        if planned is None or when < planned:
+            self._wake.set()
+
     def get_dependency(self, worker_ctx):
         return DeadlineClient(self, worker_ctx.context_data)
 
@@ -762,8 +770,11 @@ class Deadlines(DependencyProvider):
                 failures += 1
                 wait = min(0.2 * 2**failures, 5.0)
                 log.exception("deadline_timer_failed", retry_in=wait)
-            self._wake.wait(max(0.0, min(wait, self.policy.poll_seconds)))
+            wait = max(0.0, min(wait, self.policy.poll_seconds))
+            self._planned_wake = utcnow() + timedelta(seconds=wait)
+            self._wake.wait(wait)
             self._wake.clear()
+            self._planned_wake = None
 
     def _seconds_to_next(self):
         doc = self.store.db[COLLECTION].find_one(
