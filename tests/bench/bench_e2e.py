@@ -319,10 +319,15 @@ def make_key(stack):
     return key
 
 
-def print_cpu(results, rates, names):
-    """CPU milliseconds each process spent per delivered report, and the
-    rate at which two cores would be saturated by that cost alone."""
-    rows = []
+def print_cpu(results, rates, names, idle, idle_seconds):
+    """CPU milliseconds each process spent per report, and the rate at which
+    two cores would be saturated by that cost alone; first, what each
+    spends a second with nothing to do (timers, pollers, heartbeats)."""
+    rows = [
+        ["idle, per second"]
+        + [f"{idle.get(name, 0) * 1000 / idle_seconds:.1f}" for name in names]
+        + [f"{sum(idle.values()) * 1000 / idle_seconds:.1f}", ""]
+    ]
     for rate in rates:
         result = results[rate]
         count = max(result["sent"], 1)
@@ -444,6 +449,12 @@ def main():
             f"{len(expected)} deliveries are written: {expected}"
         )
 
+        settle(deliveries)
+        idle_seconds = 5.0 if args.quick else 15.0
+        meter.begin()
+        time.sleep(idle_seconds)
+        idle = meter.spent()
+
         results = {}
         for rate in rates:
             settle(deliveries)
@@ -463,7 +474,7 @@ def main():
             COLUMNS,
             [result_row(results[rate]) for rate in rates],
         )
-        print_cpu(results, rates, list(meter.pids))
+        print_cpu(results, rates, list(meter.pids), idle, idle_seconds)
 
         if not args.no_max:
             ladder = [float(rate) for rate in args.ladder.split(",") if rate]
