@@ -92,7 +92,12 @@ def clearance_rank(level):
 
 
 def is_cleared(clearance, classification):
-    return clearance_rank(clearance) >= clearance_rank(classification)
+    """Whether a holder of ``clearance`` may read ``classification``. An
+    unknown clearance reads nothing; an unknown classification is the most
+    restricted one."""
+    if clearance not in CLASSIFICATIONS:
+        return False
+    return CLASSIFICATIONS.index(clearance) >= clearance_rank(classification)
 
 
 @dataclass(frozen=True)
