@@ -10,12 +10,12 @@ with their free text; others get them redacted.
 
 import time
 
+from werkzeug.wrappers import Response
+
 from phoihop.auth import is_cleared
 from phoihop.config import amqp_uri, exchange_name
 from phoihop.logging import get_logger
 from phoihop.stream import EventStream, StreamFilter
-from werkzeug.wrappers import Response
-
 from services.gateway.errors import json_dumps
 
 log = get_logger("phoihop.gateway.stream")

@@ -14,6 +14,8 @@ from nameko.exceptions import (
     RemoteError,
     UnknownService,
 )
+from werkzeug.wrappers import Response
+
 from phoihop.errors import (
     ConfigError,
     Conflict,
@@ -26,7 +28,6 @@ from phoihop.errors import (
     UnknownEventType,
     ValidationError,
 )
-from werkzeug.wrappers import Response
 
 
 class RateLimited(PhoihopError):

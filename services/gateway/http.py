@@ -28,6 +28,10 @@ from marshmallow import fields as ma_fields
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.wrappers import Request, Response
+
 from phoihop.auth import CredentialStore, check_action
 from phoihop.config import db_prefix, mongodb_uri
 from phoihop.errors import (
@@ -40,10 +44,6 @@ from phoihop.errors import (
 )
 from phoihop.logging import bind_ids, get_logger
 from phoihop.store import database_name, get_database, make_client
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
-from werkzeug.wrappers import Request, Response
-
 from services.gateway.errors import (
     MethodNotAllowed,
     PayloadTooLarge,

@@ -13,11 +13,11 @@ import inspect
 import re
 from functools import lru_cache
 
-import phoihop
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from phoihop.auth import POLICY, ROLE_LABELS
 
+import phoihop
+from phoihop.auth import POLICY, ROLE_LABELS
 from services.gateway.http import ApiEndpoint
 from services.gateway.schemas import ErrorSchema
 
@@ -232,11 +232,13 @@ def _schema_table(name, components):
     rows = []
     required = set(schema.get("required", ()))
     for field, spec in (schema.get("properties") or {}).items():
-        description = spec.get("description", "")
-        rows.append(
-            f"<tr><td><code>{_e(field)}</code></td><td>{_e(_type_of(spec, components))}</td>"
-            f"<td>{'bắt buộc' if field in required else ''}</td><td>{_e(description)}</td></tr>"
+        cells = (
+            f"<code>{_e(field)}</code>",
+            _e(_type_of(spec, components)),
+            "bắt buộc" if field in required else "",
+            _e(spec.get("description", "")),
         )
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     if not rows:
         return "<p class='muted'>Đối tượng JSON (JSON object).</p>"
     return (
@@ -261,9 +263,10 @@ def render_docs_page(document):
             continue
         blocks = []
         for path, method, operation in operations:
+            badge = f"<span class='method {_e(method)}'>{_e(method.upper())}</span>"
             parts = [
-                f"<h3 id='{_e(operation['operationId'])}'><span class='method "
-                f"{_e(method)}'>{_e(method.upper())}</span> <code>{_e(path)}</code></h3>",
+                f"<h3 id='{_e(operation['operationId'])}'>{badge} "
+                f"<code>{_e(path)}</code></h3>",
                 f"<p>{_e(operation.get('summary', ''))}</p>",
             ]
             if operation.get("x-phoihop-action"):
@@ -284,8 +287,9 @@ def render_docs_page(document):
                     for p in params
                 )
                 parts.append(
-                    "<h4>Tham số (parameters)</h4><table><thead><tr><th>Tên</th><th>Ở</th>"
-                    f"<th>Kiểu</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+                    "<h4>Tham số (parameters)</h4><table><thead><tr><th>Tên</th>"
+                    "<th>Ở</th><th>Kiểu</th><th></th></tr></thead>"
+                    f"<tbody>{rows}</tbody></table>"
                 )
             body = (
                 operation.get("requestBody", {})
@@ -318,10 +322,12 @@ def render_docs_page(document):
 <title>Tài liệu API phoihop</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="/static/docs.css"></head>
-<body><header><h1>Tài liệu API phoihop <small>v{_e(info.get("version", ""))}</small></h1>
+<body><header>
+<h1>Tài liệu API phoihop <small>v{_e(info.get("version", ""))}</small></h1>
 <p>{_e(info.get("description", ""))}</p>
 <p>Xác thực (authentication): <code>Authorization: Bearer phk_…</code>.
-Tài liệu máy đọc (machine-readable): <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.
+Tài liệu máy đọc (machine-readable):
+<a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.
 </p></header>
 <nav><ul>{nav}</ul></nav>
 <main>{"".join(sections)}</main></body></html>

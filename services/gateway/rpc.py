@@ -13,9 +13,9 @@ import eventlet
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RemoteError
 from nameko.rpc import RpcProxy
+
 from phoihop.errors import PhoihopError, ServiceUnavailable
 from phoihop.logging import get_logger
-
 from services.gateway.errors import UpstreamError, from_rpc_error
 
 log = get_logger(__name__)

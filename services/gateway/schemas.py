@@ -10,6 +10,7 @@ document shows it. The others are declared here. Answer schemas are open
 
 from marshmallow import INCLUDE, RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
+
 from phoihop.auth import CREDENTIAL_KINDS, MAX_KEY_DAYS, ROLES
 from phoihop.cases import STATES
 from phoihop.constants import CLASSIFICATIONS
@@ -29,7 +30,6 @@ from phoihop.contracts.reporting import GRANULARITIES, REPORT_KINDS, ReportReque
 from phoihop.contracts.routing import ESCALATION_OUTCOMES
 from phoihop.events import UtcDateTime
 from phoihop.reports import CHANNELS, SEVERITIES, ReportInputSchema
-
 from services.press.schemas import DistributeRequest, DraftRequest, UpdateRequest
 from services.press.schemas import ResultsDraftRequest as ResultsNoticeRequest
 from services.routing.schemas import DeadlineFilterSchema, EscalationFilterSchema

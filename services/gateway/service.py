@@ -22,20 +22,20 @@ from pathlib import Path
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields, validate
+from werkzeug.utils import safe_join
+from werkzeug.wrappers import Response
+
 from phoihop.auth import (
-    is_cleared,
     DIC_INSPECTOR,
     check_action,
     check_case,
+    is_cleared,
     redact,
 )
 from phoihop.config import Config, amqp_uri
 from phoihop.deadletters import DeadLetters
 from phoihop.errors import Forbidden, NotFound, ServiceUnavailable, ValidationError
 from phoihop.service import ServiceBase
-from werkzeug.utils import safe_join
-from werkzeug.wrappers import Response
-
 from services.gateway import schemas as s
 from services.gateway.dashboard import open_event_stream
 from services.gateway.errors import json_dumps
@@ -972,9 +972,7 @@ class GatewayService(ServiceBase):
         if not inspector and statement.get("agency") != caller.agency:
             raise Forbidden(
                 f"statement {statement_id} belongs to {statement.get('agency')}",
-                {
-                    "statement_id": "a spokesperson acts on their own agency's statements"
-                },
+                {"statement_id": "a spokesperson acts on their agency's statements"},
             )
         self._case_of(caller, action, statement, "statement")
         return statement

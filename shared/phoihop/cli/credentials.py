@@ -54,7 +54,8 @@ def _store(config_path):
         errors.print(
             t(
                 f"[yellow]Chưa đặt {PEPPER_ENV}: khóa chỉ được băm với muối riêng, "
-                "không có khóa bí mật của máy chủ. Hãy đặt cùng giá trị với gateway.[/]",
+                "không có khóa bí mật của máy chủ. "
+                "Hãy đặt cùng giá trị với gateway.[/]",
                 f"[yellow]{PEPPER_ENV} is not set: keys are hashed with their salt "
                 "only, without the server pepper. Set the gateway's value.[/]",
             )

@@ -1,5 +1,6 @@
 """Fixtures of the gateway tests: a running gateway, its peers, keys."""
 
+import gateway_peers as peers
 import pytest
 import requests
 
@@ -7,7 +8,6 @@ from phoihop.auth import CredentialStore
 from phoihop.store import database_name, get_database, make_client
 from phoihop.testing import free_port
 from services.gateway.service import GatewayService
-import gateway_peers as peers
 
 PEPPER = "test-pepper-not-a-secret"
 
