@@ -5,6 +5,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 from routing_helpers import triage_payload
 
+from phoihop.agencies import RegistryError
 from phoihop.errors import (
     Conflict,
     Forbidden,
@@ -288,3 +289,27 @@ def test_bad_deadline_filter_names_the_field(routing):
         call(routing, "list_deadlines", {"state": "late", "colour": "red"})
 
     assert set(refused.value.fields) == {"state", "colour"}
+
+
+def test_bad_registry_stops_the_service_at_start_naming_agency_and_field(
+    container_factory, service_config, tmp_path
+):
+    bad = tmp_path / "agencies.yaml"
+    bad.write_text(
+        "version: 1\n"
+        "agencies:\n"
+        "  - code: dic\n"
+        "    name: {vi: Sở, en: Department}\n"
+        "    kind: lead\n"
+        "    article: '7.1.a'\n"
+        "    edxml: {org_id: 000.00.01.H31}\n"
+        "    focal_points: []\n",
+        encoding="utf-8",
+    )
+    config = {**service_config, "routing": {"registry": {"path": str(bad)}}}
+    container = container_factory(RoutingService, config)
+
+    with pytest.raises(RegistryError) as refused:
+        container.start()
+
+    assert "agencies[dic].focal_points" in refused.value.fields
