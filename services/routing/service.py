@@ -275,6 +275,9 @@ class RoutingService(ServiceBase):
 
             previous = case.get("overrides") if case else None
             overrides = rules.Overrides.from_doc(previous)
+            # The registry as it stood on the day of the triage: agencies and
+            # localities have validity dates, and a late delivery routes as
+            # it would have on time.
             plan = rules.AssignmentPolicy(self.registry).plan(
                 triage, on=as_day(occurred), overrides=overrides
             )
