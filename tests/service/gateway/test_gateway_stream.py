@@ -88,7 +88,7 @@ def test_classified_event_is_redacted_for_a_caller_not_cleared_for_secrets(
 
     secret = build_event(
         "platform.ping",
-        {"sequence": 2, "note": "nội dung mật"},
+        {"sequence": 2, "note": "vị trí kho lưu trữ"},
         classification="secret",
     )
     publish(gateway_config, secret)
