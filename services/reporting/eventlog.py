@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from phoihop.logging import get_logger
 from phoihop.store import is_transient
@@ -160,6 +160,12 @@ def _parse_time(value):
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _is_duplicate(exc):
+    """Whether a bulk insert failed only on a unique key (code 11000)."""
+    errors = (exc.details or {}).get("writeErrors") or []
+    return bool(errors) and all(error.get("code") == 11000 for error in errors)
+
+
 def make_entry(event, seq, prev_hash, recorded_at):
     """Build the entry for ``event`` at position ``seq`` after ``prev_hash``."""
     envelope = envelope_for_log(event)
@@ -289,6 +295,11 @@ class EventLog:
                 except (DuplicateKeyError, _HeadMoved):
                     # Another writer took these numbers (or logged one of
                     # these events): read the head again and retry.
+                    self._head = None
+                    continue
+                except BulkWriteError as exc:
+                    if not _is_duplicate(exc):
+                        raise
                     self._head = None
                     continue
                 except PyMongoError as exc:

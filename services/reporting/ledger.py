@@ -134,10 +134,11 @@ class EventLedger(DependencyProvider):
                 continue
             if applied:
                 log.debug("projection_applied", entries=applied)
+                # Let the next entries of a burst gather: one batch applies
+                # many at the cost of a few (one write per case touched).
+                time.sleep(self.batch_delay)
                 continue
             if self._wake.wait(self.poll_seconds):
-                # Let the entries of a burst gather: one batch applies many
-                # at the cost of a few.
                 time.sleep(self.batch_delay)
 
     def get_dependency(self, worker_ctx):
