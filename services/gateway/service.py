@@ -104,10 +104,11 @@ class GatewayService(ServiceBase):
 
     def _case(self, caller, action, case_id):
         """The case as the board shows it, once the caller may act on it."""
-        # The board shows classified events' text only when asked to; only
-        # a caller cleared for state secrets asks (redact() does the rest).
+        # The board shows classified events' text only when asked to; a
+        # caller cleared for classified content asks, and redact() then
+        # judges each event by its own level against the caller's clearance.
         case = self.reporting.get_case(
-            case_id, include_classified=is_cleared(caller.clearance, "secret")
+            case_id, include_classified=is_cleared(caller.clearance, "confidential")
         )
         if not isinstance(case, dict):
             raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
