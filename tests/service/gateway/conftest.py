@@ -95,7 +95,3 @@ def make_key(credentials):
 def http():
     with requests.Session() as session:
         yield session
-
-
-def auth(key):
-    return {"Authorization": f"Bearer {key}"}

@@ -210,3 +210,8 @@ Press = _service(
 SlowReporting = _service("reporting", {"get_case": _slow, "list_cases": _slow})
 
 PEERS = (Reporting, Intake, Routing, Consultation, Press)
+
+
+def auth(key):
+    """The header that carries an API key."""
+    return {"Authorization": f"Bearer {key}"}

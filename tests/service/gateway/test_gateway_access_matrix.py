@@ -12,7 +12,7 @@ it is 403 in the JSON error shape.
 
 import gateway_peers as peers
 import pytest
-from conftest import auth
+from gateway_peers import auth
 
 # One agency of each kind of the registry.
 AGENCY_KINDS = {

@@ -4,7 +4,7 @@ one JSON shape, authentication, limits, timeouts and the OpenAPI document."""
 import time
 
 import gateway_peers as peers
-from conftest import auth
+from gateway_peers import auth
 
 
 def assert_error(response, status, code):

@@ -7,7 +7,7 @@ import gateway_peers as peers
 import pytest
 import requests
 import schemathesis
-from conftest import auth
+from gateway_peers import auth
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode

@@ -5,7 +5,7 @@ caller's clearance; agencies other than DIC are refused."""
 import json
 
 import requests
-from conftest import auth
+from gateway_peers import auth
 from kombu import Connection
 
 from phoihop.bus import events_exchange
