@@ -26,7 +26,10 @@ from pymongo.errors import DuplicateKeyError
 
 from phoihop.constants import CLASSIFICATIONS
 from phoihop.errors import Forbidden, NotFound, Unauthenticated, ValidationError
+from phoihop.logging import get_logger
 from phoihop.store import utcnow
+
+log = get_logger(__name__)
 
 OFFICER = "officer"
 FOCAL_POINT = "focal_point"
@@ -493,6 +496,16 @@ class CredentialStore:
                 self.credentials.insert_one(record)
             except DuplicateKeyError:
                 continue
+            log.info(
+                "credential_created",
+                key_id=key_id,
+                agency=agency,
+                roles=roles,
+                clearance=clearance,
+                kind=kind,
+                expires_at=record["expires_at"].isoformat(),
+                created_by=created_by,
+            )
             return public_record(record), format_key(key_id, secret)
         raise RuntimeError("could not allocate a credential id")
 
@@ -527,6 +540,7 @@ class CredentialStore:
         if result is None:
             raise NotFound(f"credential {key_id} does not exist", {"key_id": "unknown"})
         self.sessions.delete_many({"key_id": key_id})
+        log.info("credential_revoked", key_id=key_id, revoked_by=revoked_by)
         return self.get(key_id)
 
     def authenticate(self, key):
