@@ -36,6 +36,7 @@ from phoihop.config import db_prefix, load_service_config, mongodb_uri
 from phoihop.constants import CLASSIFICATIONS
 from phoihop.errors import ConfigError, NotFound, ValidationError
 from phoihop.i18n import local_time, t
+from phoihop.logging import configure_logging
 from phoihop.store import database_name, get_database, make_client
 
 console = Console()
@@ -43,6 +44,8 @@ errors = Console(stderr=True)
 
 
 def _store(config_path):
+    # The audit lines of CredentialStore go to stderr, never into the output.
+    configure_logging("credentials")
     try:
         config = load_service_config("gateway", path=config_path)
     except ConfigError as exc:
