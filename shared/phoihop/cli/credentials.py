@@ -201,8 +201,8 @@ def list_credentials(agency, include_revoked, as_json, config_path):
             click.echo(json.dumps(record, ensure_ascii=False, default=str))
         return
     table = Table(title=t("Khóa truy cập", "API keys"))
+    table.add_column("ID", no_wrap=True)
     for column in (
-        "ID",
         t("Cơ quan", "Agency"),
         t("Người dùng", "Holder"),
         t("Vai trò", "Roles"),
