@@ -29,6 +29,10 @@ RPC_TIMEOUT_SECONDS = 900
 
 def _config(path):
     from phoihop.config import load_service_config
+    from phoihop.logging import configure_logging
+
+    # Log lines go to stderr, warnings only: stdout carries the answer.
+    configure_logging(level="WARNING")
     from services.reporting.service import ReportingSettings
 
     try:

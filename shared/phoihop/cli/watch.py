@@ -18,7 +18,7 @@ from phoihop.cli import EXIT_OK, EXIT_UNAVAILABLE
 from phoihop.constants import EVENTS_EXCHANGE
 from phoihop.errors import ServiceUnavailable
 from phoihop.i18n import local_time, t
-from phoihop.logging import mask_secrets
+from phoihop.logging import configure_logging, mask_secrets
 from phoihop.stack import amqp_uri as default_amqp_uri
 from phoihop.stream import EventStream, StreamFilter
 
@@ -166,6 +166,8 @@ def watch(
     exchange,
 ):
     """Theo dõi sự kiện trực tiếp (Watch events live)."""
+    # Log lines go to stderr, warnings only: stdout is the stream itself.
+    configure_logging(level="WARNING")
     uri = amqp_uri or default_amqp_uri()
     if as_json is None:
         as_json = not sys.stdout.isatty()

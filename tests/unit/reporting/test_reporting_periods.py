@@ -3,8 +3,8 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from phoihop.errors import ValidationError
 
+from phoihop.errors import ValidationError
 from services.reporting.periods import parse_period
 
 

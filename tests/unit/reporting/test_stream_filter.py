@@ -2,6 +2,7 @@
 broker: messages are handed to the stream as the consumer would."""
 
 import pytest
+
 from phoihop.stream import (
     REDACTED,
     CaseMemory,
