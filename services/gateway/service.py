@@ -997,12 +997,12 @@ class GatewayService(ServiceBase):
         f"{V1}/board/workload",
         action="board.read",
         query=s.WorkloadQuery,
-        response=s.RecordSchema,
+        response=s.ItemsSchema,
         tag="reporting",
         summary="Open work per agency",
     )
     def agency_workload(self, request, caller, query):
-        return self.reporting.agency_workload(agency=query["agency"])
+        return _items(self.reporting.agency_workload(agency=query["agency"]))
 
     @api(
         "GET",
