@@ -25,7 +25,7 @@ from functools import partial
 import eventlet
 from kombu import Connection, Exchange, Queue, binding
 from kombu.exceptions import OperationalError
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
@@ -313,6 +313,20 @@ def describe_error(exc_info):
     return "".join(lines).strip()[:2000]
 
 
+class _EventQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except for a message whose body cannot be
+    decoded (not UTF-8, not JSON): kombu's default acknowledges it with a
+    log line, which would drop it; here it goes to the dead-letter queue of
+    the entrypoint that received it."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            if isinstance(provider, EventSubscriber):
+                consumer.on_decode_error = provider.handle_undecodable
+        return consumers
+
+
 class EventSubscriber(Consumer):
     """Entrypoint: handle events whose routing key matches ``keys``.
 
@@ -362,11 +376,39 @@ class EventSubscriber(Consumer):
         self.publisher = _SharedPublisher.for_uri(self.amqp_uri)
         super().setup()
 
+    queue_consumer = _EventQueueConsumer()
+
     def _store(self):
         for dependency in self.container.dependencies:
             if isinstance(dependency, Store):
                 return dependency
         return None
+
+    def handle_undecodable(self, message, exc):
+        """A body that cannot be decoded goes to the dead-letter queue as
+        it came, with the reason; it is acknowledged only once there."""
+        error = f"the message body cannot be decoded: {exc}"[:2000]
+        log.warning("event_malformed", queue=self.queue_name, error=error)
+        try:
+            self.publisher.publish(
+                message.body,
+                routing_key=dead_letter_queue_name(self.queue_name),
+                headers={
+                    **(message.headers or {}),
+                    HEADER_ATTEMPTS: 1,
+                    HEADER_ERROR: error,
+                    HEADER_QUEUE: self.queue_name,
+                    HEADER_FAILED_AT: utcnow().isoformat(),
+                    "x-phoihop-routing-key": message.delivery_info.get("routing_key"),
+                },
+                content_type=message.content_type or "application/octet-stream",
+                content_encoding=message.content_encoding or "binary",
+            )
+        except Exception as exc:  # noqa: BLE001 - leave it to the broker
+            log.error("event_settle_failed", queue=self.queue_name, error=str(exc))
+            message.requeue()
+            return
+        message.ack()
 
     def handle_message(self, body, message):
         attempts = int((message.headers or {}).get(HEADER_ATTEMPTS, 0))
@@ -525,7 +567,9 @@ class _SharedPublisher:
                 cls._instances[uri] = cls(uri)
             return cls._instances[uri]
 
-    def publish(self, body, routing_key, headers):
+    def publish(self, body, routing_key, headers, **raw):
+        """Publish ``body`` as JSON; with ``content_type`` (and
+        ``content_encoding``) in ``raw``, bytes are published as they are."""
         with self._lock:
             for attempt in range(3):
                 try:
@@ -540,6 +584,7 @@ class _SharedPublisher:
                         delivery_mode=2,
                         retry=True,
                         retry_policy=RETRY_POLICY,
+                        **raw,
                     )
                     return
                 except (OSError, OperationalError):
