@@ -44,7 +44,7 @@ GENESIS_HASH = "0" * 64
 
 # Hex digits kept of each field digest: enough to tell which field changed;
 # the entry hash, not the digests, is what makes tampering detectable.
-DIGEST_LENGTH = 16
+DIGEST_LENGTH = 12
 
 # Entries read per round trip when scanning the log.
 SCAN_BATCH = 2000
@@ -440,12 +440,25 @@ class Verification:
 
 
 def changed_fields(entry):
-    """Paths whose stored digest no longer matches the stored value."""
+    """Paths whose stored digest no longer matches the stored value.
+
+    Digests are compared on the stored length, so entries written with
+    another ``DIGEST_LENGTH`` are still read right.
+    """
     stored = entry.get("digests") or {}
-    current = field_digests(entry)
+    current = {
+        path: sha256_hex(canonical_json(value))
+        for path, value in _field_values(entry).items()
+    }
     paths = sorted(set(stored) | set(current))
 
-    return [path for path in paths if stored.get(path) != current.get(path)]
+    return [
+        path
+        for path in paths
+        if path not in stored
+        or path not in current
+        or not current[path].startswith(str(stored[path]))
+    ]
 
 
 def _check_entry(entry, prev_hash):

@@ -54,6 +54,18 @@ _CASE_FIELDS = {
     "opened_at": 1,
 }
 
+# Log entry fields a report reads (not the hashes and digests).
+_ENTRY_FIELDS = {
+    "seq": 1,
+    "event_id": 1,
+    "type": 1,
+    "case_id": 1,
+    "occurred_at": 1,
+    "classification": 1,
+    "event.payload": 1,
+    "event.actor": 1,
+}
+
 _ACTIVITY_TYPES = (
     "case.appraised",
     "case.rejected",
@@ -186,9 +198,10 @@ class ReportSources:
 
     def activity(self, period):
         by_type = defaultdict(list)
-        for entry in self.log.of_types(
-            _ACTIVITY_TYPES, period.start_utc, period.end_utc
-        ):
+        entries = self.log.of_types(
+            _ACTIVITY_TYPES, period.start_utc, period.end_utc, _ENTRY_FIELDS
+        )
+        for entry in entries:
             by_type[entry["type"]].append(entry)
         for entries in by_type.values():
             entries.sort(key=lambda entry: (entry["occurred_at"], entry["_id"]))
