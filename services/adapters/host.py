@@ -21,6 +21,7 @@ one runner per adapter; ``stop()`` stops them all, in parallel.
 import threading
 
 from nameko.extensions import DependencyProvider
+
 from phoihop.adapters.discovery import discover_adapters
 from phoihop.adapters.errors import AdapterConfigError
 from phoihop.adapters.ledger import MongoLedger
@@ -59,8 +60,7 @@ class HostView:
         return self._host.runner(name)
 
     def release_case(self, name, case_id):
-        runner = self._host.runner(name)
-        return runner.ledger.release(name, case_id)
+        return self._host.runner(name).release_case(case_id)
 
     def replay(self, name, event_ids=None, remote=False):
         queue = adapter_queues(name)[1 if remote else 0]

@@ -19,13 +19,13 @@ and the broader types its agency's duties call for).
 """
 
 from nameko.rpc import rpc
+
 from phoihop.adapters.ledger import MONGO_INDEXES
 from phoihop.adapters.settings import AdaptersSectionSchema
 from phoihop.config import Config
 from phoihop.errors import EXPECTED_ERRORS, Forbidden
 from phoihop.service import ServiceBase
 from phoihop.store import Store
-
 from services.adapters.host import AdapterHost
 
 # Only the lead agency operates the platform's queues (Art. 7.1.e: DIC

@@ -15,7 +15,6 @@ given in the configuration, usually as ``agencies: "dept-*"``.
 
 from phoihop.adapters import AdapterConfigError, handles
 from phoihop.agencies import DEPARTMENT, LOCALITY
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

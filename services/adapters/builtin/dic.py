@@ -11,7 +11,6 @@ every overdue clock, and the periodic reports (Art. 8.3).
 """
 
 from phoihop.adapters import ALL, handles
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

@@ -9,7 +9,6 @@ says where it goes: each adapter binds the type and keeps its own.
 """
 
 from phoihop.adapters import ALL, handles
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

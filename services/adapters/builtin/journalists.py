@@ -8,7 +8,6 @@ redacted.
 """
 
 from phoihop.adapters import handles
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

@@ -9,7 +9,6 @@ appraisal. Both are "requested" parties: they answer DIC's requests.
 """
 
 from phoihop.adapters import handles
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

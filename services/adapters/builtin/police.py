@@ -8,7 +8,6 @@ a violation. The registry clears the police for secret content.
 """
 
 from phoihop.adapters import handles
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

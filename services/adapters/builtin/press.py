@@ -10,7 +10,6 @@ service counts as delivered.
 """
 
 from phoihop.adapters import handles, idempotency_key
-
 from services.adapters.builtin.common import AgencyAdapter
 
 

@@ -125,6 +125,29 @@ class _EnvelopeSchema(Schema):
     redaction = fields.Dict(load_default=None, allow_none=True)
 
 
+# Built once: a schema instance is reusable, and building one per message
+# costs more than the check itself.
+_ENVELOPE_SCHEMA = None
+
+
+def _envelope_schema():
+    global _ENVELOPE_SCHEMA
+    if _ENVELOPE_SCHEMA is None:
+        _ENVELOPE_SCHEMA = _EnvelopeSchema()
+    return _ENVELOPE_SCHEMA
+
+
+def is_envelope_shaped(body):
+    """A cheap first look: a mapping with an id, a type and a payload. The
+    full check runs when the event is delivered."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("id"), str)
+        and isinstance(body.get("type"), str)
+        and isinstance(body.get("payload"), dict)
+    )
+
+
 def check_envelope(body):
     """Validate a received envelope; raise ValidationError naming the field."""
     if not isinstance(body, dict):
@@ -132,7 +155,7 @@ def check_envelope(body):
             "the message is not an event envelope", {"event": "not a JSON object"}
         )
     try:
-        loaded = _EnvelopeSchema().load(body)
+        loaded = _envelope_schema().load(body)
     except SchemaError as exc:
         raise ValidationError(
             "invalid event envelope",

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from phoihop.errors import Conflict
 from phoihop.store import utcnow, write_outbox
@@ -43,6 +43,7 @@ DEAD = "dead"
 STATES = (PENDING, DELIVERED, IGNORED, DEAD)
 
 DEFAULT_RETENTION_DAYS = 90
+DUPLICATE_KEY = 11000
 
 DELIVERIES = "deliveries"
 HOLDS = "holds"
@@ -166,11 +167,9 @@ class MongoLedger:
 
     # Deliveries ----------------------------------------------------------
 
-    def accept(self, adapter, envelope, routing_key, replayed=False):
-        """Record an event for ``adapter``; returns the Item to deliver, or
-        None when the event was taken before (a duplicate)."""
+    def _new_doc(self, adapter, envelope, routing_key, replayed):
         seq = self._next_seq(adapter)
-        doc = {
+        return {
             "_id": f"{adapter}:{envelope['id']}",
             "adapter": adapter,
             "event_id": envelope["id"],
@@ -189,6 +188,11 @@ class MongoLedger:
             "replayed": replayed,
             "accepted_at": utcnow(),
         }
+
+    def accept(self, adapter, envelope, routing_key, replayed=False):
+        """Record an event for ``adapter``; returns the Item to deliver, or
+        None when the event was taken before (a duplicate)."""
+        doc = self._new_doc(adapter, envelope, routing_key, replayed)
         try:
             self.db[DELIVERIES].insert_one(doc)
             return _item(doc)
@@ -196,6 +200,9 @@ class MongoLedger:
             pass
         if not replayed:
             return None
+        return self._revive(doc, envelope, routing_key)
+
+    def _revive(self, doc, envelope, routing_key):
         # A dead letter sent back by an operator: deliver it again, at the
         # end of its case's lane (the hold keeps the case's order).
         revived = self.db[DELIVERIES].find_one_and_update(
@@ -203,7 +210,7 @@ class MongoLedger:
             {
                 "$set": {
                     "state": PENDING,
-                    "seq": seq,
+                    "seq": doc["seq"],
                     "attempts": 0,
                     "replayed": True,
                     "envelope": envelope,
@@ -215,6 +222,59 @@ class MongoLedger:
             return_document=ReturnDocument.AFTER,
         )
         return _item(revived) if revived else None
+
+    def accept_many(self, adapter, entries):
+        """``accept`` for a batch of (envelope, routing key, replayed), in one
+        round trip when none was seen before; returns Items or None each."""
+        docs = [
+            self._new_doc(adapter, envelope, routing_key, replayed)
+            for envelope, routing_key, replayed in entries
+        ]
+        if not docs:
+            return []
+        taken = [True] * len(docs)
+        try:
+            self.db[DELIVERIES].insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", ()):
+                if error.get("code") != DUPLICATE_KEY:
+                    raise
+                taken[error["index"]] = False
+        results = []
+        for index, doc in enumerate(docs):
+            if taken[index]:
+                results.append(_item(doc))
+                continue
+            envelope, routing_key, replayed = entries[index]
+            results.append(
+                self._revive(doc, envelope, routing_key) if replayed else None
+            )
+
+        return results
+
+    def finish_many(self, finished):
+        """Record a batch of deliveries in one transaction, in order: each
+        entry is (item, state, receipts, receipt event or None); a
+        ``PENDING`` state records a failed attempt (its count, error and
+        next time) and the others a finished delivery."""
+        operations = [
+            UpdateOne(
+                {"_id": f"{item.adapter}:{item.event_id}"},
+                _attempt_update(item)
+                if state == PENDING
+                else _done_update(item, state, receipts, self.retention_days),
+            )
+            for item, state, receipts, _ in finished
+        ]
+        events = [event for *_, event in finished if event is not None]
+        records = []
+        with self.client.start_session() as session:
+            with session.start_transaction():
+                self.db[DELIVERIES].bulk_write(operations, session=session)
+                for event in events:
+                    records += write_outbox(self.db, event, session=session)
+        if self.on_commit is not None and records:
+            self.on_commit(records)
 
     def pending(self, adapter):
         cursor = self.db[DELIVERIES].find({"adapter": adapter, "state": PENDING})
@@ -334,6 +394,34 @@ class MongoLedger:
     def state_of(self, adapter, event_id):
         found = self.db[DELIVERIES].find_one({"_id": f"{adapter}:{event_id}"})
         return found and found["state"]
+
+
+def _attempt_update(item):
+    return {
+        "$set": {
+            "attempts": item.attempts,
+            "done_transports": sorted(item.done_transports),
+            "last_error": item.last_error[:2000],
+            "next_attempt_at": item.next_attempt_at,
+            "last_attempt_at": utcnow(),
+        }
+    }
+
+
+def _done_update(item, state, receipts, retention_days):
+    return {
+        "$set": {
+            "state": state,
+            "attempts": item.attempts,
+            "done_transports": sorted(item.done_transports),
+            "receipts": receipts,
+            "finished_at": utcnow(),
+            "expire_at": _expiry(retention_days),
+        },
+        # The event stays in the outbox, the event log and the DLQ; the
+        # ledger keeps only what it needs to refuse a duplicate.
+        "$unset": {"envelope": ""},
+    }
 
 
 def _item(doc):
@@ -515,6 +603,34 @@ class SqliteLedger:
                 ),
             )
             return self._get(adapter, envelope["id"]) if cursor.rowcount else None
+
+    def accept_many(self, adapter, entries):
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                results = [
+                    self.accept(adapter, envelope, routing_key, replayed)
+                    for envelope, routing_key, replayed in entries
+                ]
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return results
+
+    def finish_many(self, finished):
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for item, state, receipts, _ in finished:
+                    if state == PENDING:
+                        self.record_attempt(item, item.last_error, item.next_attempt_at)
+                    else:
+                        self._finish(item, state, "", receipts)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _get(self, adapter, event_id):
         row = self._db.execute(

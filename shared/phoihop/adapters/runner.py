@@ -25,6 +25,7 @@ message returns to the queue in its order, and the consumer connects again
 after a pause.
 """
 
+import queue
 import random
 import socket
 import threading
@@ -38,10 +39,10 @@ from kombu import Connection, Consumer, Exchange, Queue
 from kombu.exceptions import OperationalError
 
 from phoihop.adapters.adapter import DELIVERED, Attempt
-from phoihop.adapters.envelopes import adapter_event, check_envelope
+from phoihop.adapters.envelopes import adapter_event, is_envelope_shaped
 from phoihop.adapters.errors import DeliveryRefused
 from phoihop.adapters.lanes import LaneScheduler
-from phoihop.adapters.ledger import DEAD, IGNORED
+from phoihop.adapters.ledger import DEAD, IGNORED, PENDING
 from phoihop.adapters.topology import (
     dead_letter_exchange_name,
     dead_letter_queue_name,
@@ -56,8 +57,9 @@ from phoihop.constants import (
     HEADER_FAILED_AT,
     HEADER_QUEUE,
 )
+from phoihop.contracts.adapters import RECEIPT_KEYS
 from phoihop.errors import ValidationError
-from phoihop.events import build_event
+from phoihop.events import registry as event_registry
 from phoihop.logging import get_logger
 from phoihop.store import utcnow
 
@@ -76,6 +78,16 @@ DEFAULT_MAX_ATTEMPTS = 20
 # dead-lettered.
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 DEFAULT_LEASE_SECONDS = 30.0
+
+# How long the consumer waits for one more message before it records the
+# batch it holds, and how long a finished delivery waits for others to be
+# recorded with it (one ledger transaction for many deliveries).
+BATCH_WAIT_SECONDS = 0.005
+FINISH_WAIT_SECONDS = 0.01
+
+# Lanes that must fail, with no success between, before the runner takes
+# the receiver to be down (see ``_trip_breaker``).
+BREAKER_LANES = 3
 
 # Events the host never hands to adapters: its own receipts (a receipt for
 # a receipt would never end).
@@ -117,6 +129,34 @@ class RunnerStatus:
     last_error: str
     fatal: str
     ledger: dict = field(default_factory=dict)
+
+
+_RECEIPT_SCHEMAS = {}
+
+
+def receipt_event(name, payload, **envelope):
+    """The envelope of a receipt event, validated as ``build_event`` does.
+
+    Receipts are one per delivery, so their schemas are built once here
+    rather than on every call (marshmallow schemas are reusable).
+    """
+    schema = _RECEIPT_SCHEMAS.get(name)
+    if schema is None:
+        schema = _RECEIPT_SCHEMAS[name] = event_registry.get(name).schema()
+    event_id = str(uuid.uuid4())
+
+    return {
+        "id": event_id,
+        "type": name,
+        "version": event_registry.latest_version(name),
+        "occurred_at": utcnow().isoformat(),
+        "case_id": envelope["case_id"],
+        "actor": envelope["actor"],
+        "correlation_id": envelope.get("correlation_id") or event_id,
+        "causation_id": envelope.get("causation_id"),
+        "classification": envelope.get("classification", "internal"),
+        "payload": schema.dump(schema.load(payload)),
+    }
 
 
 class _LedgerUnavailable(Exception):
@@ -185,6 +225,21 @@ class AdapterRunner:
         self._connected = threading.Event()
         self._threads = []
         self._failing = False
+        # Deliveries under way; a runner that lost and regained its lease
+        # waits for them before reloading the ledger, or it could start the
+        # same delivery twice.
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        # The holds of this adapter's cases, kept in memory while it holds
+        # its lease (only its workers and release_case change them).
+        self._holds = {}
+        self._holds_lock = threading.Lock()
+        self._finished = queue.Queue()
+        self._breaker_lock = threading.Lock()
+        self._failed_lanes = set()
+        self._open_until = 0.0
+        self._probe_lane = None
+        self._batch = []
         self.delivered = 0
         self.failed = 0
         self.duplicates = 0
@@ -198,6 +253,7 @@ class AdapterRunner:
         self.ledger.open(self.name)
         self._spawn(self._keep_lease, "lease")
         self._spawn(self._consume, "consumer")
+        self._spawn(self._record_finished, "ledger")
         for number in range(self.settings.concurrency):
             self._spawn(self._work, f"worker-{number}")
 
@@ -288,7 +344,12 @@ class AdapterRunner:
     def _activate(self):
         # Deliveries left pending by an earlier run (or another host) come
         # first, in their order.
+        deadline = time.monotonic() + 60
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.scheduler.clear()
+        with self._holds_lock:
+            self._holds = self.ledger.holds(self.name)
         pending = self.ledger.pending(self.name)
         for item in pending:
             self.scheduler.add(item.lane, item)
@@ -350,11 +411,21 @@ class AdapterRunner:
             with consumer:
                 self._connected.set()
                 self.log.info("adapter_consuming", prefetch=self.settings.prefetch)
+                self._batch = []
                 while self._running and self._active.is_set():
                     try:
                         connection.drain_events(timeout=0.5)
                     except TimeoutError:
                         connection.heartbeat_check()
+                        continue
+                    # Take what else has arrived, then record the lot in one
+                    # round trip to the ledger before acknowledging any.
+                    while len(self._batch) < self.settings.prefetch:
+                        try:
+                            connection.drain_events(timeout=BATCH_WAIT_SECONDS)
+                        except TimeoutError:
+                            break
+                    self._accept_batch()
             self._connected.clear()
 
     def _declare(self, channel):
@@ -372,30 +443,36 @@ class AdapterRunner:
         routing_key = headers.get(HEADER_ROUTING_KEY) or message.delivery_info.get(
             "routing_key", ""
         )
-        try:
-            check_envelope(body)
-        except ValidationError as exc:
-            self._dead_letter_raw(body, headers, routing_key, str(exc))
+        if not is_envelope_shaped(body):
+            self._dead_letter_raw(
+                body, headers, routing_key, "the message is not an event envelope"
+            )
             message.ack()
             return
         if str(body.get("type", "")).startswith(NEVER_DELIVERED_PREFIX):
             message.ack()
             return
+        self._batch.append(
+            (body, routing_key, bool(headers.get(HEADER_REPLAYED)), message)
+        )
+
+    def _accept_batch(self):
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
         try:
-            item = self.ledger.accept(
-                self.name,
-                body,
-                routing_key,
-                replayed=bool(headers.get(HEADER_REPLAYED)),
+            items = self.ledger.accept_many(
+                self.name, [(body, key, replayed) for body, key, replayed, _ in batch]
             )
         except Exception as exc:  # noqa: BLE001 - closes the channel: requeued in order
             raise _LedgerUnavailable(str(exc)) from exc
-        message.ack()
-        if item is None:
-            self.duplicates += 1
-            self.log.debug("adapter_duplicate_skipped", event_id=body.get("id"))
-            return
-        self.scheduler.add(item.lane, item)
+        for (body, _, _, message), item in zip(batch, items, strict=True):
+            message.ack()
+            if item is None:
+                self.duplicates += 1
+                self.log.debug("adapter_duplicate_skipped", event_id=body.get("id"))
+                continue
+            self.scheduler.add(item.lane, item)
 
     # Delivering ----------------------------------------------------------
 
@@ -408,6 +485,8 @@ class AdapterRunner:
             if taken is None:
                 continue
             lane, item = taken
+            with self._in_flight_lock:
+                self._in_flight += 1
             try:
                 delay = self._process(item)
             except Exception as exc:  # noqa: BLE001 - the ledger or broker failed
@@ -419,6 +498,9 @@ class AdapterRunner:
                     error=self.last_error,
                     retry_in=delay,
                 )
+            finally:
+                with self._in_flight_lock:
+                    self._in_flight -= 1
             if delay is None:
                 self.scheduler.done(lane)
             else:
@@ -434,7 +516,7 @@ class AdapterRunner:
     def _process(self, item):
         """Deliver one item; returns None when done, or the seconds to wait."""
         item.attempts += 1
-        held = self.ledger.held(self.name, item.case_id) if item.case_id else []
+        held = self._held(item.case_id)
         if held and held[0] != item.event_id:
             self._fail_for_good(
                 item,
@@ -443,6 +525,12 @@ class AdapterRunner:
                 held_behind=held[0],
             )
             return None
+
+        wait = self._breaker_wait(item.lane)
+        if wait:
+            # Not an attempt: the receiver is down, one lane probes for all.
+            item.attempts -= 1
+            return wait
 
         try:
             event = adapter_event(
@@ -479,7 +567,10 @@ class AdapterRunner:
                 self._fail_for_good(item, error, event=event)
                 return None
             delay = self._retry_delay(item.attempts)
-            self.ledger.record_attempt(item, error, utcnow() + timedelta(seconds=delay))
+            item.last_error = error
+            item.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            self._finished.put((item, PENDING, None, None))
+            self._trip_breaker(item.lane, delay)
             self._failing = True
             bound.warning(
                 "adapter_delivery_retry",
@@ -494,14 +585,15 @@ class AdapterRunner:
         receipt = None
         if state == DELIVERED and self.ledger.emits_receipts:
             receipt = self._receipt(item, event)
-        self.ledger.record_done(item, state, event.attempt.receipts, receipt)
+        self._finish(item, state, event.attempt.receipts, receipt)
         if held:
-            self.ledger.unhold(self.name, item.case_id, item.event_id)
+            self._unhold(item.case_id, item.event_id)
         if state == DELIVERED:
             self.delivered += 1
             bound.info("adapter_delivered", attempts=item.attempts)
         else:
             bound.debug("adapter_event_ignored")
+        self._close_breaker()
         if self._failing:
             # The receiver answers again: the lanes waiting for their
             # back-off try now rather than in up to ten minutes.
@@ -510,15 +602,120 @@ class AdapterRunner:
 
         return None
 
-    def _receipt(self, item, event):
-        from phoihop.contracts.adapters import ReceiptSchema
+    # The breaker: when the receiver is down, one lane probes. -----------
 
-        known = ReceiptSchema().fields
+    def _trip_breaker(self, lane, delay):
+        """Count a failed lane; from ``BREAKER_LANES`` different lanes
+        failing with no success between, the receiver is taken to be down:
+        the other lanes wait for this lane's next try instead of knocking
+        each on its own (which would load the database and the receiver
+        for nothing). A single case failing alone never trips it, so it
+        never holds back the other cases."""
+        with self._breaker_lock:
+            self._failed_lanes.add(lane)
+            if len(self._failed_lanes) < BREAKER_LANES:
+                return
+            until = time.monotonic() + delay
+            if until > self._open_until:
+                self._open_until = until
+                self._probe_lane = lane
+
+    def _breaker_wait(self, lane):
+        with self._breaker_lock:
+            now = time.monotonic()
+            if self._open_until <= now or lane == self._probe_lane:
+                return 0
+            return self._open_until - now + random.uniform(0, 0.5)
+
+    def _close_breaker(self):
+        with self._breaker_lock:
+            self._failed_lanes.clear()
+            self._open_until = 0.0
+            self._probe_lane = None
+
+    # Holds --------------------------------------------------------------
+
+    def _held(self, case_id):
+        if not case_id:
+            return []
+        with self._holds_lock:
+            return list(self._holds.get(case_id, ()))
+
+    def _hold(self, case_id, event_id):
+        self.ledger.hold(self.name, case_id, event_id)
+        with self._holds_lock:
+            held = self._holds.setdefault(case_id, [])
+            if event_id not in held:
+                held.append(event_id)
+
+    def _unhold(self, case_id, event_id):
+        self.ledger.unhold(self.name, case_id, event_id)
+        with self._holds_lock:
+            held = self._holds.get(case_id, [])
+            if event_id in held:
+                held.remove(event_id)
+            if not held:
+                self._holds.pop(case_id, None)
+
+    def release_case(self, case_id):
+        """Forget the hold of ``case_id``; returns the event ids it held."""
+        with self._holds_lock:
+            self._holds.pop(case_id, None)
+            return self.ledger.release(self.name, case_id)
+
+    # Recording finished deliveries, many in one transaction. -------------
+
+    def _finish(self, item, state, receipts, receipt_event):
+        """Hand a finished delivery to the ledger writer and go on.
+
+        The writer records many deliveries in one transaction, a few
+        milliseconds later. Should the process die in between, the
+        delivery is made again at restart, with the same event id: a
+        receiver that keeps each ``Idempotency-Key`` once sees the case's
+        events once and in order, as it does for a crash just after any
+        delivery.
+        """
+        self._finished.put((item, state, receipts, receipt_event))
+
+    def _record_finished(self):
+        failures = 0
+        waiting = []
+        while self._running or waiting or not self._finished.empty():
+            if not waiting:
+                try:
+                    waiting.append(self._finished.get(timeout=0.5))
+                except queue.Empty:
+                    continue
+                time.sleep(FINISH_WAIT_SECONDS)
+            while len(waiting) < 500:
+                try:
+                    waiting.append(self._finished.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self.ledger.finish_many(waiting)
+            except Exception as exc:  # noqa: BLE001 - kept and written again
+                failures += 1
+                if not self._running and failures > 3:
+                    self.log.error(
+                        "adapter_ledger_unwritten", count=len(waiting), error=str(exc)
+                    )
+                    return
+                self.log.warning(
+                    "adapter_ledger_write_failed", count=len(waiting), error=str(exc)
+                )
+                time.sleep(min(0.5 * 2**failures, 10))
+                continue
+            failures = 0
+            waiting = []
+
+    def _receipt(self, item, event):
+        known = RECEIPT_KEYS
         receipts = [
             {key: value for key, value in receipt.items() if key in known}
             for receipt in event.attempt.receipts
         ]
-        return build_event(
+        return receipt_event(
             "adapter.delivered",
             {
                 "adapter": self.name,
@@ -539,7 +736,7 @@ class AdapterRunner:
         )
 
     def _failure_event(self, item, event_type, error, held_behind):
-        return build_event(
+        return receipt_event(
             "adapter.delivery_failed",
             {
                 "adapter": self.name,
@@ -573,7 +770,7 @@ class AdapterRunner:
             },
         )
         if item.case_id:
-            self.ledger.hold(self.name, item.case_id, item.event_id)
+            self._hold(item.case_id, item.event_id)
         receipt = None
         if self.ledger.emits_receipts:
             event_type = event.type if event else item.envelope.get("type")

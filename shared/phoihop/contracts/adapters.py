@@ -31,6 +31,10 @@ class ReceiptSchema(Schema):
     bytes = fields.Integer(load_default=None, allow_none=True)
 
 
+# What a transport's receipt may say; the host keeps only these keys.
+RECEIPT_KEYS = frozenset(ReceiptSchema._declared_fields)
+
+
 class _Delivery(Schema):
     adapter = fields.String(required=True, validate=_CODE)
     agency = fields.String(required=True, validate=_CODE)

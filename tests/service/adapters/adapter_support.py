@@ -15,7 +15,7 @@ from phoihop.store import database_name, get_database, make_client, write_outbox
 FAST_RETRIES = {"max_attempts": 60, "retry_delays": [0.2, 0.5, 1.0, 1.0]}
 
 
-def wait_for(predicate, timeout=20.0, interval=0.05):
+def wait_for(predicate, timeout=45.0, interval=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -70,7 +70,7 @@ def test_third_party_adapter_is_discovered_and_receives_its_events(
     publisher.flush()
     publisher.close()
 
-    assert wait_for(lambda: len(thirdparty_adapter.RECEIVED) == 1, 15)
+    assert wait_for(lambda: len(thirdparty_adapter.RECEIVED) == 1, 45)
     [event] = thirdparty_adapter.RECEIVED
     assert event.id == sent["id"]
     assert event.routing_key == "agency.dept-justice.case.assigned"
@@ -113,4 +113,4 @@ def test_broken_plugins_are_reported_by_name_and_the_others_start(
     publisher.emit("case.assigned", justice_case(), agencies=["dic"], case_id="c-1")
     publisher.flush()
     publisher.close()
-    assert wait_for(lambda: len(delivered_events(tmp_path / "dic")) == 1, 15)
+    assert wait_for(lambda: len(delivered_events(tmp_path / "dic")) == 1, 45)

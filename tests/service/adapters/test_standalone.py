@@ -94,7 +94,7 @@ def test_standalone_adapter_receives_its_events_and_cannot_read_another_queue(
             )
         publisher.flush()
         publisher.close()
-        assert wait_for(lambda: len(delivered_events(tmp_path / "police")) == 1, 20)
+        assert wait_for(lambda: len(delivered_events(tmp_path / "police")) == 1, 45)
     finally:
         standalone.stop()
 
@@ -112,7 +112,7 @@ def test_standalone_adapter_receives_its_events_and_cannot_read_another_queue(
                 queue.name, passive=True
             ).message_count
             == 1,
-            15,
+            45,
         )
         message = queue(connection.default_channel).get(no_ack=False)
         redacted = message.decode()

@@ -107,7 +107,7 @@ def test_receiver_down_gets_every_event_once_in_order_while_others_flow(
     publisher.flush()
 
     # The receiver is down: DIC's adapter delivers everything meanwhile.
-    assert wait_for(lambda: len(delivered_events(tmp_path / "dic")) == 20, 15)
+    assert wait_for(lambda: len(delivered_events(tmp_path / "dic")) == 20, 45)
     assert receiver.requests() == []
     time.sleep(max(DOWN_SECONDS - (time.monotonic() - went_down), 0))
     receiver.start()
@@ -139,7 +139,7 @@ def test_delivery_signature_verifies_with_the_shared_secret_only(
     publisher.emit("case.assigned", assignment(1), agencies=["police"], case_id="c-1")
     publisher.flush()
     try:
-        assert wait_for(lambda: len(receiver.requests()) == 1, 15)
+        assert wait_for(lambda: len(receiver.requests()) == 1, 45)
     finally:
         receiver.stop()
         publisher.close()
@@ -181,7 +181,7 @@ def test_refused_event_holds_its_case_until_replayed_in_order(
 
     # The first is refused (422: no retry); the two behind it follow it
     # into the dead-letter queue, in order, instead of overtaking it.
-    assert wait_for(lambda: letters.count("adapter.police") == 3, 20)
+    assert wait_for(lambda: letters.count("adapter.police") == 3, 45)
     assert len(refusing.requests()) == 1
     listed = letters.list("adapter.police")
     assert [letter.event_id for letter in listed] == [event["id"] for event in held]
@@ -191,14 +191,14 @@ def test_refused_event_holds_its_case_until_replayed_in_order(
     # Another case is not held: its event is tried (and refused on its own).
     publisher.emit("case.assigned", assignment(9), agencies=["police"], case_id="free")
     publisher.flush()
-    assert wait_for(lambda: len(refusing.requests()) == 2, 15)
-    assert wait_for(lambda: letters.count("adapter.police") == 4, 15)
+    assert wait_for(lambda: len(refusing.requests()) == 2, 45)
+    assert wait_for(lambda: letters.count("adapter.police") == 4, 45)
     refusing.stop()
 
     accepting = WebhookReceiver(port, tmp_path / "accepted.jsonl").start()
     try:
         assert letters.replay("adapter.police") == 4
-        assert wait_for(lambda: len(accepting.requests()) == 4, 20)
+        assert wait_for(lambda: len(accepting.requests()) == 4, 45)
         time.sleep(1.0)
     finally:
         accepting.stop()

@@ -24,6 +24,7 @@ import requests
 from marshmallow import RAISE, Schema, fields, validate, validates_schema
 from marshmallow import ValidationError as SchemaError
 
+from phoihop.adapters.blocking import run_blocking
 from phoihop.adapters.templates import render
 from phoihop.adapters.transports.base import ENV_NAME, Transport, TransportSchema
 from phoihop.adapters.transports.webhook import post, signed_headers
@@ -179,7 +180,7 @@ def drop_file(directory, name, data):
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fsync(stream.fileno())
+            run_blocking(os.fsync, stream.fileno())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

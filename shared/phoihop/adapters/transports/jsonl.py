@@ -14,6 +14,7 @@ from pathlib import Path
 
 from marshmallow import fields
 
+from phoihop.adapters.blocking import run_blocking
 from phoihop.adapters.errors import DeliveryFailed
 from phoihop.adapters.templates import render
 from phoihop.adapters.transports.base import Transport, TransportSchema
@@ -70,7 +71,7 @@ class JsonLinesTransport(Transport):
                 stream.write(line + "\n")
                 stream.flush()
                 if self.settings["fsync"]:
-                    os.fsync(stream.fileno())
+                    run_blocking(os.fsync, stream.fileno())
         except OSError as exc:
             raise DeliveryFailed(f"cannot write {path}: {exc}") from exc
 
