@@ -14,8 +14,8 @@ from adapter_support import (
     wait_for,
 )
 from nameko.containers import ServiceContainer
-from phoihop.agencies import shipped_registry
 
+from phoihop.agencies import shipped_registry
 from services.adapters.host import AdapterHost
 from services.adapters.service import AdaptersService
 

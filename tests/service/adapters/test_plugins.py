@@ -12,9 +12,9 @@ from adapter_support import (
     jsonl_transport,
     wait_for,
 )
+
 from phoihop.adapters import discovery
 from phoihop.adapters.discovery import ENTRY_POINT_GROUP
-
 from services.adapters.host import AdapterHost
 from services.adapters.service import AdaptersService
 

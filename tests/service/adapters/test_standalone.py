@@ -15,10 +15,10 @@ from adapter_support import (
 )
 from amqp.exceptions import AccessRefused
 from kombu import Connection, Exchange, Queue
+
 from phoihop.adapters.provisioning import RabbitMqCtl, provision_remote_adapter
 from phoihop.adapters.standalone import StandaloneAdapter
 from phoihop.adapters.topology import queue_name, remote_queue_name
-
 from services.adapters.host import AdapterHost
 from services.adapters.service import AdaptersService
 

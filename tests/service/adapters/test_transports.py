@@ -20,12 +20,12 @@ from adapter_support import (
     adapters_config,
     wait_for,
 )
+
 from phoihop.adapters import Adapter, DeliveryFailed, DeliveryRefused, handles
 from phoihop.adapters.transports import TransportContext, build_transport
 from phoihop.adapters.transports.edxml import NAMESPACE
 from phoihop.agencies import shipped_registry
 from phoihop.testing import free_port
-
 from services.adapters.host import AdapterHost
 from services.adapters.service import AdaptersService
 

@@ -14,10 +14,10 @@ from adapter_support import (
     jsonl_transport,
     wait_for,
 )
+
 from phoihop.adapters import verify_signature
 from phoihop.deadletters import DeadLetters
 from phoihop.testing import free_port
-
 from services.adapters.host import AdapterHost
 from services.adapters.service import AdaptersService
 

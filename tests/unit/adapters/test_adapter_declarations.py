@@ -4,6 +4,7 @@ from importlib.metadata import EntryPoint
 
 import pytest
 from adapter_factories import make_event
+
 from phoihop.adapters import ALL, DELIVERED, IGNORED, Adapter, handles
 from phoihop.adapters.discovery import ENTRY_POINT_GROUP, discover_adapters
 from phoihop.adapters.errors import AdapterConfigError

@@ -1,6 +1,7 @@
 """The adapters section of the configuration, resolved into adapters."""
 
 import pytest
+
 from phoihop.adapters.discovery import discover_adapters
 from phoihop.adapters.errors import AdapterConfigError
 from phoihop.adapters.settings import (

@@ -5,6 +5,7 @@ import json
 
 import defusedxml.ElementTree as SafeET
 from adapter_factories import make_event
+
 from phoihop.adapters import Adapter, handles
 from phoihop.adapters.transports.edxml import (
     NAMESPACE,

@@ -1,6 +1,7 @@
 """Classified content is removed from what an uncleared agency receives."""
 
 from adapter_factories import make_envelope
+
 from phoihop.adapters.envelopes import adapter_event, for_agency, redact_envelope
 from phoihop.agencies import shipped_registry
 

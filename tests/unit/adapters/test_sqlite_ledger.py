@@ -2,6 +2,7 @@
 
 import pytest
 from adapter_factories import make_envelope
+
 from phoihop.adapters.ledger import DEAD, DELIVERED, PENDING, SqliteLedger
 from phoihop.errors import Conflict
 

@@ -2,6 +2,7 @@
 
 import pytest
 from adapter_factories import make_event
+
 from phoihop.adapters.errors import AdapterConfigError
 from phoihop.adapters.templates import (
     DEFAULT_TEMPLATE,
