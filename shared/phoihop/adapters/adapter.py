@@ -92,6 +92,10 @@ class Attempt:
     number: int = 1
     done_transports: set = field(default_factory=set)
     receipts: list = field(default_factory=list)
+    # True when an earlier try may have reached the agency unrecorded (a
+    # retry, or a delivery found pending after a restart): a transport that
+    # can see what it already wrote checks before writing again.
+    maybe_delivered: bool = False
 
 
 @dataclass

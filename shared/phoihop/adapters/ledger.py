@@ -83,6 +83,9 @@ class Item:
     last_error: str = ""
     next_attempt_at: datetime | None = None
     replayed: bool = False
+    # Found pending when the runner started: it may have been delivered
+    # just before a crash, without the ledger hearing of it.
+    recovered: bool = False
 
 
 def lane_of(envelope):

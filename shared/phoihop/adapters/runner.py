@@ -352,6 +352,7 @@ class AdapterRunner:
             self._holds = self.ledger.holds(self.name)
         pending = self.ledger.pending(self.name)
         for item in pending:
+            item.recovered = True
             self.scheduler.add(item.lane, item)
         self._active.set()
         self.log.info("adapter_active", pending=len(pending))
@@ -545,7 +546,9 @@ class AdapterRunner:
             return None
         event.number = item.number
         event.attempt = Attempt(
-            number=item.attempts, done_transports=set(item.done_transports)
+            number=item.attempts,
+            done_transports=set(item.done_transports),
+            maybe_delivered=item.recovered or item.attempts > 1,
         )
         bound = self.log.bind(
             event_id=item.event_id, case_id=item.case_id, event_type=event.type

@@ -88,3 +88,18 @@ def test_a_second_runner_on_the_same_file_is_refused(tmp_path):
         second.acquire("police", "b", 30)
     first.close()
     second.close()
+
+
+def test_a_batch_records_attempts_and_finished_deliveries_in_order(ledger):
+    first = ledger.accept("police", make_envelope(), "k")
+    second = ledger.accept("police", make_envelope(), "k")
+    first.attempts, first.last_error = 2, "receiver down"
+
+    ledger.finish_many(
+        [(first, PENDING, None, None), (second, DELIVERED, [{"transport": "x"}], None)]
+    )
+
+    [waiting] = ledger.pending("police")
+    assert waiting.event_id == first.event_id
+    assert waiting.attempts == 2 and waiting.last_error == "receiver down"
+    assert ledger.state_of("police", second.event_id) == DELIVERED
