@@ -216,12 +216,26 @@ class ReportingService(ServiceBase):
     def get_case(self, case_id, include_classified=False):
         if not isinstance(case_id, str) or not case_id.strip():
             raise ValidationError("invalid case id", {"case_id": "a non-empty string"})
-        return queries.get_case(
-            self.ledger.projection(),
-            self.ledger.log,
-            case_id.strip(),
-            cleared=bool(include_classified),
-        )
+        case_id = case_id.strip()
+        try:
+            return queries.get_case(
+                self.ledger.projection(),
+                self.ledger.log,
+                case_id,
+                cleared=bool(include_classified),
+            )
+        except NotFound:
+            # A case opened a moment ago may be logged but not yet projected:
+            # apply what is logged, then look once more.
+            if not self.ledger.log.entries.find_one({"case_id": case_id}, {"_id": 1}):
+                raise
+            self.ledger.catch_up()
+            return queries.get_case(
+                self.ledger.projection(),
+                self.ledger.log,
+                case_id,
+                cleared=bool(include_classified),
+            )
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def board_summary(self, due_soon_hours=None, limit=20):
