@@ -208,3 +208,57 @@ def test_refused_event_holds_its_case_until_replayed_in_order(
     assert by_case["free"] == ["seq-009"]
     assert host.ledger.held("police", "held") == []
     assert letters.count("adapter.police") == 0
+
+
+def test_operator_lists_adapters_and_releases_a_held_case_over_rpc(
+    container_factory, service_config, tmp_path, monkeypatch
+):
+    from nameko.testing.services import entrypoint_hook
+
+    from phoihop.errors import Forbidden
+
+    monkeypatch.setenv("POLICE_HOOK_SECRET", SECRET)
+    port = free_port()
+    refusing = WebhookReceiver(port, tmp_path / "refused.jsonl", status=400).start()
+    config = adapters_config(
+        service_config, {"police": {"transports": [webhook(refusing)]}}
+    )
+    container = container_factory(AdaptersService, config)
+    container.start()
+    host = next(d for d in container.dependencies if isinstance(d, AdapterHost))
+    assert host.runners["police"].wait_active(30)
+    publisher = Publisher(config)
+    for sequence in range(2):
+        publisher.emit(
+            "case.assigned", assignment(sequence), agencies=["police"], case_id="x"
+        )
+    publisher.flush()
+    letters = DeadLetters(config["AMQP_URI"])
+    assert wait_for(lambda: letters.count("adapter.police") == 2, 45)
+    refusing.stop()
+
+    with entrypoint_hook(container, "list_adapters") as list_adapters:
+        [police] = list_adapters()["adapters"]
+    assert police["queue"] == "adapter.police"
+    assert police["ledger"]["dead"] == 2 and police["ledger"]["held_cases"] == 1
+
+    with entrypoint_hook(container, "release_case") as release_case:
+        try:
+            release_case("police", "x", actor={"agency": "police", "officer": "p"})
+        except Forbidden:
+            pass
+        else:
+            raise AssertionError("an agency other than DIC released a case")
+        released = release_case("police", "x", actor={"agency": "dic", "officer": "a"})
+    assert len(released) == 2
+
+    accepting = WebhookReceiver(port, tmp_path / "accepted.jsonl").start()
+    try:
+        publisher.emit("case.assigned", assignment(7), agencies=["police"], case_id="x")
+        publisher.flush()
+        assert wait_for(lambda: len(accepting.requests()) == 1, 45)
+    finally:
+        accepting.stop()
+        publisher.close()
+    assert deliveries_by_case(accepting)["x"] == ["seq-007"]
+    assert letters.count("adapter.police") == 2
