@@ -55,6 +55,36 @@ def write_local_env(var, values):
     path.chmod(0o600)
 
 
+def demo_registry(var):
+    """The shipped agency registry with its spokespersons filled in.
+
+    The shipped rows name no real spokesperson (DIC fills them in), and a
+    placeholder may not speak for an agency (Art. 7.6.d). The demo plays the
+    part of DIC having done so: it writes a copy of the registry under
+    ``var/`` where each placeholder spokesperson becomes a named demo officer,
+    and points the services at it.
+    """
+    import yaml
+
+    from phoihop.agencies import DEFAULT_LOCALITIES_PATH, DEFAULT_PATH
+
+    data = yaml.safe_load(Path(DEFAULT_PATH).read_text(encoding="utf-8"))
+    for agency in data["agencies"]:
+        for number, person in enumerate(agency.get("spokespersons") or [], 1):
+            if person.get("placeholder"):
+                person["name"] = (
+                    f"Người phát ngôn {number} ({agency['code']}, trình diễn)"
+                )
+                person["placeholder"] = False
+    path = Path(var) / "demo-agencies.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+
+    return os.pathsep.join([str(path), str(DEFAULT_LOCALITIES_PATH)])
+
+
 def provision_credentials(stack):
     """API keys for every agency's adapter and a DIC officer, kept in
     ``var/local.env`` so that a restarted stack keeps using them.
@@ -68,7 +98,9 @@ def provision_credentials(stack):
     from phoihop.store import database_name, get_database, make_client
 
     values = _read_local_env(stack.var)
+    values["PHOIHOP_AGENCY_REGISTRY"] = demo_registry(stack.var)
     if values.get("PHOIHOP_DEMO_OFFICER_KEY"):
+        write_local_env(stack.var, values)
         return values
     values.setdefault("PHOIHOP_API_KEY_PEPPER", secrets.token_urlsafe(32))
     values["PHOIHOP_ADAPTERS_AUTO_ANSWER"] = "true"
@@ -372,7 +404,7 @@ class Scenario:
                     "description": "Yêu cầu nhà mạng chặn đầu số và gỡ đường dẫn",
                 },
                 {
-                    "kind": "referral_to_police",
+                    "kind": "police_referral",
                     "agency": "police",
                     "description": "Chuyển Công an thành phố điều tra",
                 },
@@ -439,6 +471,11 @@ class Scenario:
             "initial_info",
             speaker,
             {
+                # Own words: a statement must not repeat the reported content.
+                "title": "Thông tin ban đầu về thông tin sai sự thật liên quan cầu Rào",
+                "facts": "Trên mạng xã hội xuất hiện thông tin cho rằng cầu Rào bị "
+                "sập, gây thương vong. Sở đã kiểm tra và xác định thông tin này "
+                "không đúng sự thật.",
                 "leadership_position": "Lãnh đạo Sở khẳng định cầu Rào vẫn khai thác "
                 "bình thường, không có sự cố.",
                 "first_measures": [
@@ -463,7 +500,8 @@ class Scenario:
         )
         assignment = playbook.assignments(walk.case_id)
         invited = playbook.coordinating(assignment) or ["police", "internal_affairs"]
-        starts = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        # The minutes can be recorded once the meeting has begun.
+        starts = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
         playbook.meeting(
             walk.case_id,
             invited,
@@ -471,6 +509,7 @@ class Scenario:
             "Các cơ quan thống nhất tài liệu là tài liệu mật.",
             ["Nội dung làm lộ bí mật nhà nước", "Gỡ bỏ và điều tra"],
             starts,
+            wait_start=3,
         )
         walk.note("meeting minutes approved")
         playbook.appraise(
@@ -490,7 +529,7 @@ class Scenario:
                     "description": "Yêu cầu nền tảng gỡ bỏ ngay",
                 },
                 {
-                    "kind": "referral_to_police",
+                    "kind": "police_referral",
                     "agency": "police",
                     "description": "Chuyển Công an thành phố xử lý theo thẩm quyền",
                 },
@@ -539,8 +578,9 @@ class Scenario:
         walk.note("escalated to the City People's Committee")
         playbook.answer_escalation(
             escalation["escalation_id"],
-            "Thành phố chỉ đạo Sở chủ trì xác minh, xử lý",
+            "directed",
             "verifying",
+            "Thành phố chỉ đạo Sở chủ trì xác minh, xử lý",
         )
         walk.state = "verifying"
 

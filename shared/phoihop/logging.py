@@ -96,6 +96,9 @@ def configure_logging(service=None, level="INFO", json=None, force=False):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    # py-amqp warns about every late ack on a channel a short-lived RPC
+    # proxy is closing; harmless, and it drowns what matters.
+    logging.getLogger("amqp").setLevel(logging.ERROR)
     _configured = True
 
 

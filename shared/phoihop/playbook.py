@@ -123,7 +123,7 @@ class Playbook:
     def written_round(self, case_id, invited, question):
         """Open a round; the invited agencies' adapters answer; wait for the
         round to close."""
-        self.consultation_case(case_id)
+        self.consultation_case(case_id, "assigned")
         opened = self.rpc.consultation.open_round(
             case_id, {"question": question, "invited": invited}, self.actor
         )
@@ -135,9 +135,11 @@ class Playbook:
 
         return wait_until(f"the round {round_id} to close", closed, self.timeout)
 
-    def meeting(self, case_id, invited, agenda, minutes, conclusions, starts_at):
+    def meeting(
+        self, case_id, invited, agenda, minutes, conclusions, starts_at, wait_start=0
+    ):
         """Convene a meeting, record who came, the minutes, approve them."""
-        self.consultation_case(case_id)
+        self.consultation_case(case_id, "assigned")
         meeting = self.rpc.consultation.convene_meeting(
             case_id,
             {
@@ -149,6 +151,7 @@ class Playbook:
             self.actor,
         )
         meeting_id = meeting["meeting_id"]
+        time.sleep(wait_start)
         attendance = [
             {"agency": code, "officer": f"Cán bộ đầu mối ({code})", "present": True}
             for code in ["dic", *invited]
@@ -180,6 +183,19 @@ class Playbook:
         return self.rpc.consultation.decide(
             case_id, {"measures": measures, "summary": summary}, self.actor
         )
+
+    def report_own_results(self, case_id, decision, note="Đã thực hiện"):
+        """Report the results of the measures given to the officer's own
+        agency (Art. 7.6.c)."""
+        for measure in decision.get("measures", []):
+            if measure["agency"] != self.actor["agency"]:
+                continue
+            self.rpc.consultation.report_result(
+                case_id,
+                measure["measure_id"],
+                {"result": "done", "evidence": [{"description": note}]},
+                self.actor,
+            )
 
     def wait_state(self, case_id, state):
         return self.consultation_case(case_id, state)

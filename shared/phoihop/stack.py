@@ -7,6 +7,7 @@ fault tests run a ``Stack`` of their own in a temporary folder, on their own
 virtual host and database prefix.
 """
 
+import logging
 import os
 import signal
 import socket
@@ -21,6 +22,10 @@ from kombu import Connection
 from phoihop.config import PROJECT_ROOT
 from phoihop.logging import mask_secrets
 from phoihop.runner import SERVICES
+
+# The health probes open and close short-lived RPC proxies; py-amqp warns
+# about each late ack on a closing channel, which is harmless noise here.
+logging.getLogger("amqp").setLevel(logging.ERROR)
 
 VAR = Path(os.environ.get("PHOIHOP_VAR", PROJECT_ROOT / "var"))
 DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"

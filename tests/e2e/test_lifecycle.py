@@ -1,0 +1,154 @@
+"""Whole case lifecycles on the real services, as processes, and the broker.
+
+One stack for the module: every service runs as ``phoihop run <name>`` on the
+run's own virtual host, the built-in adapters answer for their agencies
+(``auto_answer``) through the gateway with keys issued for the test, and
+each drops what it delivers as JSON lines. Each test walks one kind of case
+with the officer's playbook, as the demo does, and checks what the agencies
+and the press received.
+"""
+
+import json
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from phoihop.demo import Scenario, provision_credentials
+from phoihop.playbook import wait_until
+from phoihop.testing_stack import ServiceStack
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def stack(test_env, tmp_path_factory):
+    services = ServiceStack(test_env, tmp_path_factory.mktemp("e2e"))
+    services.stack.env.update(provision_credentials(services.stack))
+    services.start(timeout=180)
+    yield services
+    services.stop()
+
+
+@pytest.fixture(scope="module")
+def rpc(stack):
+    with ClusterRpcProxy({"AMQP_URI": stack.test_env.amqp_uri}, timeout=120) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def scenario(rpc):
+    return Scenario(rpc, console=None)
+
+
+def delivered(stack, agency, case_id):
+    """The events an agency's adapter dropped for a case."""
+    events = []
+    for path in sorted((stack.workdir / "adapters").glob(f"{agency}-*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            event = record.get("event", record)
+            if event.get("case_id") == case_id:
+                events.append(event)
+    return events
+
+
+def delivered_types(stack, agency, case_id):
+    return {event["type"] for event in delivered(stack, agency, case_id)}
+
+
+def walk(scenario, kind):
+    case = scenario.submit(kind)
+    getattr(scenario, f"walk_{kind}")(case)
+    return case
+
+
+def test_scam_goes_from_report_to_closed_with_police_taking_part(stack, rpc, scenario):
+    case = walk(scenario, "scam")
+
+    final = rpc.consultation.get_case(case.case_id, {"agency": "dic", "officer": "t"})
+    assert final["state"] == "closed"
+    assert {m["agency"] for m in final["decision"]["measures"]} == {"dic", "police"}
+    assert all(m["result"] for m in final["decision"]["measures"])
+    police = wait_until(
+        "the police adapter's copies",
+        lambda: delivered_types(stack, "police", case.case_id) >= {
+            "case.assigned", "consultation.opinion_requested", "measure.assigned"
+        },
+        60,
+    )
+    assert police
+
+
+def test_incident_gives_initial_information_to_the_press_within_two_hours(
+    stack, rpc, scenario
+):
+    case = walk(scenario, "incident")
+
+    status = rpc.press.initial_info_status(case.case_id)
+    assert status["status"] in ("given", "met", "on_time")
+    assert status["on_time"] is True
+    for press in ("press-hp", "press-thp", "portal"):
+        wait_until(
+            f"{press} to receive the statement",
+            lambda press=press: "press.statement_distributed"
+            in delivered_types(stack, press, case.case_id),
+            60,
+        )
+
+
+def test_state_secret_case_is_secret_and_redacted_for_agencies_without_clearance(
+    stack, rpc, scenario
+):
+    case = walk(scenario, "secret")
+    rpc.routing.add_agency(
+        case.case_id, "journalists", "Hội Nhà báo tham gia thẩm định",
+        {"agency": "dic", "officer": "t"},
+    )
+
+    board = rpc.reporting.get_case(case.case_id)
+    assert board["classification"] == "secret"
+    copies = wait_until(
+        "the journalists' copy",
+        lambda: delivered(stack, "journalists", case.case_id),
+        60,
+    )
+    text = json.dumps(copies, ensure_ascii=False)
+    assert "MẬT" not in text
+    assert "taikhoanx" not in text
+
+
+def test_criticism_is_rejected_under_article_4_2(rpc, scenario):
+    case = walk(scenario, "criticism")
+
+    final = rpc.consultation.get_case(case.case_id, {"agency": "dic", "officer": "t"})
+    assert final["state"] == "rejected"
+    assert final["appraisal"]["outcome"] == "does_not_violate"
+    assert "Điều 4.2" in final["appraisal"]["art_4_2_consideration"]
+
+
+def test_escalation_reaches_the_city_and_its_answer_sends_the_case_on(
+    stack, rpc, scenario
+):
+    case = walk(scenario, "escalation")
+
+    [escalation] = rpc.routing.get_assignments(case.case_id)["escalations"]
+    assert escalation["to"] == "city"
+    assert escalation["outcome"]
+    wait_until(
+        "the city adapter's copy",
+        lambda: "case.escalated" in delivered_types(stack, "city", case.case_id),
+        60,
+    )
+
+
+def test_removal_proposal_goes_to_the_ministry(stack, rpc, scenario):
+    case = walk(scenario, "ministry")
+
+    [escalation] = rpc.routing.get_assignments(case.case_id)["escalations"]
+    assert escalation["to"] == "ministry"
+    assert "7.1.g" in (escalation.get("article") or "")
+    wait_until(
+        "the ministry adapter's copy",
+        lambda: "case.escalated" in delivered_types(stack, "ministry", case.case_id),
+        60,
+    )
