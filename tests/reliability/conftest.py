@@ -166,10 +166,11 @@ class FaultStack:
             self.wait_adapters_connected()
 
     def cpu(self):
-        """CPU seconds used so far by the services and by the database."""
+        """CPU seconds used so far by the services and by the database
+        (None for a database server started again since the load began)."""
         server = getattr(self.stack.test_env, "database_server", None)
         pid = server.process.pid if server and server.process else None
-        return self.stack.cpu_seconds(), process_cpu_seconds(pid)
+        return self.stack.cpu_seconds(), (pid, process_cpu_seconds(pid))
 
     def load(self, corpus, concurrency=8):
         self._cpu_at_start = self.cpu()
@@ -220,11 +221,13 @@ class FaultStack:
             ("reports per second", summary["per_second"]),
             ("seconds to settle", round(waited, 1)),
         ]
-        services, database = (
-            round(now - before, 1)
-            for now, before in zip(self.cpu(), self._cpu_at_start, strict=True)
-        )
-        rows += [("CPU s, services", services), ("CPU s, database", database)]
+        services, (pid, database) = self.cpu()
+        started_services, (started_pid, started_database) = self._cpu_at_start
+        database = round(database - started_database, 1)
+        rows += [
+            ("CPU s, services", round(services - started_services, 1)),
+            ("CPU s, database", database if pid == started_pid else "restarted"),
+        ]
         print_table(title, rows)
         for adapter, counts in deliveries.per_adapter.items():
             print(f"  {adapter:<12} {counts}")
