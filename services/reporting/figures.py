@@ -246,7 +246,7 @@ def compile_report(sources, period, agency=None, now=None, log_head=None):
 
 
 def _received_tables(data, received, period):
-    by_channel = Counter(doc.get("channel") or "unknown" for doc in received)
+    by_channel = Counter(doc.get("channel") for doc in received)
     by_category = Counter()
     for doc in received:
         for category in case_categories(doc) or ["uncategorised"]:
@@ -577,7 +577,7 @@ def _deadline_tables(data, records, agency, now):
         records = [record for record in records if record.get("owner_agency") == agency]
     by_kind = defaultdict(list)
     for record in records:
-        by_kind[record.get("kind") or "unknown"].append(record)
+        by_kind[record.get("kind")].append(record)
     all_counts = compliance_counts(records, now)
     data.add(
         Table(

@@ -170,3 +170,16 @@ def parse_period(granularity, value=None, start=None, end=None):
         return Period("year", f"{year:04d}", date(year, 1, 1), date(year + 1, 1, 1))
 
     _refuse("kind", f"{granularity!r} is not one of week, month, quarter, year, range")
+
+
+def current_period_code(granularity, now):
+    """The code of the week, month, quarter or year ``now`` falls in."""
+    day = now.astimezone(DISPLAY_TZ).date()
+    if granularity == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year:04d}-W{week:02d}"
+    if granularity == "quarter":
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    if granularity == "year":
+        return f"{day.year:04d}"
+    return f"{day.year:04d}-{day.month:02d}"

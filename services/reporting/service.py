@@ -26,8 +26,9 @@ RPC (``reporting.<method>``):
   coordinating, per state), measures pending and reported, deadlines open,
   met and overdue.
 - ``deadline_compliance(kind="month", period=None, start=None, end=None,
-  agency=None)``: deadlines falling due in the period, met on time, late or
-  missed, per kind and agency, with the 2-hour initial information apart.
+  agency=None)``: deadlines falling due in the period (default: the current
+  one), met on time, late or missed, per kind and agency, with the 2-hour
+  initial information apart.
 - ``generate_report(kind, period=None, start=None, end=None, agency=None,
   actor=None)``: ``kind`` is week, month, quarter, year or range
   (``period`` "2026-11", "2026-Q4", "2026-W45", "2026"; or ``start`` and
@@ -72,7 +73,7 @@ from .eventlog import LOG_COLLECTION, verify
 from .figures import ReportSources
 from .generator import FORMATS, generate, sha256_of
 from .ledger import EventLedger
-from .periods import parse_period
+from .periods import current_period_code, parse_period
 
 REPORTS_COLLECTION = "reports"
 
@@ -266,6 +267,9 @@ class ReportingService(ServiceBase):
     def deadline_compliance(
         self, kind="month", period=None, start=None, end=None, agency=None
     ):
+        if period is None and kind != "range":
+            # Without a period: the one running now (this week, month...).
+            period = current_period_code(kind, datetime.now(UTC))
         request = _load(
             ReportRequest(),
             {

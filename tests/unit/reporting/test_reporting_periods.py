@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from phoihop.errors import ValidationError
-from services.reporting.periods import parse_period
+from services.reporting.periods import current_period_code, parse_period
 
 
 def test_month_starts_and_ends_at_local_midnight():
@@ -92,3 +92,22 @@ def test_bad_period_is_refused_naming_the_field(kind, value, start, end, field):
         parse_period(kind, value, start, end)
 
     assert field in refused.value.fields
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        ("week", "2026-W53"),
+        ("month", "2027-01"),
+        ("quarter", "2027-Q1"),
+        ("year", "2027"),
+    ],
+    ids=["week", "month", "quarter", "year"],
+)
+def test_current_period_is_taken_in_local_time(kind, code):
+    # 18:00 UTC on 31 December is already Friday 1 January 2027 in Hai
+    # Phong: ISO week 53 of 2026.
+    now = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)
+
+    assert current_period_code(kind, now) == code
+    assert parse_period(kind, code).contains(now)
