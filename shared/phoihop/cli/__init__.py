@@ -15,10 +15,12 @@ if "run" in sys.argv[1:4]:
     eventlet.monkey_patch()
 
 import importlib  # noqa: E402
+import os  # noqa: E402
 
 import click  # noqa: E402
 
 from phoihop.i18n import set_language  # noqa: E402
+from phoihop.logging import configure_logging  # noqa: E402
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -42,10 +44,18 @@ COMMAND_MODULES = (
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--lang", type=click.Choice(["vi", "en"]), default=None, help="vi or en")
-def main(lang):
+@click.pass_context
+def main(context, lang):
     """phoihop: phối hợp xử lý thông tin xấu, độc trên không gian mạng."""
     if lang:
         set_language(lang)
+    if context.invoked_subcommand != "run":
+        # A command talks to the user through its own messages; library and
+        # operator logs only when something goes wrong (a service configures
+        # its own logging in ``run``).
+        configure_logging(
+            "cli", level=os.environ.get("PHOIHOP_CLI_LOG_LEVEL", "WARNING")
+        )
 
 
 def _register():
