@@ -55,7 +55,7 @@ from phoihop.testing_stack import ServiceStack
 
 PEPPER = secrets.token_hex(16)
 OFFICER = {"agency": "dic", "officer": "bench"}
-LADDER = (10, 20, 30, 40, 50, 60, 80, 100, 120, 150, 200)
+LADDER = (2, 5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 150, 200)
 # A rate passes when its p99 is under this, every case was delivered, the
 # client kept pace and latency did not climb through the window.
 P99_LIMIT = 1.0

@@ -50,6 +50,9 @@ from _harness import (
     print_table,
     quiet_amqp,
 )
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
+from nameko.exceptions import RpcConnectionError, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import UpdateOne
 from rich.progress import (
@@ -65,6 +68,7 @@ from phoihop.cases import OPEN_STATES
 from phoihop.contracts import load_all
 from phoihop.logging import configure_logging
 from phoihop.normalise import text_key
+from phoihop.stack import check_rabbitmq
 from phoihop.store import (
     BUS_INDEXES,
     apply_indexes,
@@ -626,6 +630,51 @@ def measure_report(proxy, seeder, size, repeat):
     return rows
 
 
+def measure_size(stack, env, seeder, size, repeat):
+    """Start the services on the stored cases, measure, stop them."""
+    stack.start(timeout=600)
+    rows = baseline_rows(env.amqp_uri, env.mongodb_uri, 50, 5)
+    rows = [[f"{size:,}", *r[:4], "", "", "", "baseline", r[4]] for r in rows]
+    server = getattr(env, "database_server", None)
+    METER.pids = {
+        "intake": stack.stack.read_pid("intake"),
+        "reporting": stack.stack.read_pid("reporting"),
+        "database": server.process.pid if server else None,
+    }
+    with ClusterRpcProxy(stack.config(), timeout=1800) as proxy:
+        METER.begin()
+        values, _ = timed(proxy.intake.health, 100)
+        cpu = METER.spent()
+        rows.append(row(size, "bare RPC (intake.health)", values, "baseline", cpu))
+        rows += measure_dedup(proxy, seeder, size, repeat)
+        rows += measure_search(proxy, seeder, size, repeat)
+        rows += measure_report(proxy, seeder, size, repeat)
+    stack.stop()
+    return rows
+
+
+# What a broker restarted under the benchmark (the machine's RabbitMQ is
+# shared) looks like to it.
+BROKER_LOST = (OSError, AMQPError, OperationalError, RpcConnectionError, UnknownService)
+
+
+def measure_with_retries(stack, env, seeder, size, repeat, attempts=3):
+    """Measure a size again when the broker went away meanwhile: the
+    stored cases are still there, only the measurement is lost."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return measure_size(stack, env, seeder, size, repeat)
+        except BROKER_LOST as exc:
+            if attempt == attempts:
+                raise
+            console.print(f"the broker went away ({exc!r}); measuring again")
+            stack.stop()
+            deadline = time.monotonic() + 600
+            while check_rabbitmq(env.amqp_uri) and time.monotonic() < deadline:
+                time.sleep(5)
+    raise AssertionError("unreachable")
+
+
 COLUMNS = (
     "stored cases",
     "operation",
@@ -688,26 +737,7 @@ def main():
                 f"{size:,} cases stored; seeding took {seeded:.0f} s "
                 f"({len(seeder.open_numbers):,} open)"
             )
-            stack.start(timeout=600)
-            rows = baseline_rows(env.amqp_uri, env.mongodb_uri, 50, 5)
-            rows = [[f"{size:,}", *r[:4], "", "", "", "baseline", r[4]] for r in rows]
-            server = getattr(env, "database_server", None)
-            METER.pids = {
-                "intake": stack.stack.read_pid("intake"),
-                "reporting": stack.stack.read_pid("reporting"),
-                "database": server.process.pid if server else None,
-            }
-            with ClusterRpcProxy(stack.config(), timeout=1800) as proxy:
-                METER.begin()
-                values, _ = timed(proxy.intake.health, 100)
-                cpu = METER.spent()
-                rows.append(
-                    row(size, "bare RPC (intake.health)", values, "baseline", cpu)
-                )
-                rows += measure_dedup(proxy, seeder, size, args.repeat)
-                rows += measure_search(proxy, seeder, size, args.repeat)
-                rows += measure_report(proxy, seeder, size, args.repeat)
-            stack.stop()
+            rows = measure_with_retries(stack, env, seeder, size, args.repeat)
             print_table(f"{size:,} stored cases", COLUMNS, rows)
             results.extend(rows)
         print_table("How the cost grows with stored cases", COLUMNS, results)
