@@ -69,8 +69,13 @@ class Timer:
         started = time.perf_counter()
         result = action()
         seconds = time.perf_counter() - started
-        self.rows.append((label, count, unit, seconds))
+        self.add(label, count, unit, seconds)
         return result
+
+    def add(self, label, count, unit, seconds):
+        # Each step is also printed as it ends: a long run shows its progress.
+        self.rows.append((label, count, unit, seconds))
+        print(f"  {label}: {count:,} {unit} in {seconds:,.1f} s", flush=True)
 
 
 class LogFiller:
@@ -153,17 +158,18 @@ def run(scale, skip_verify, database_uri):
     reports_dir = Path(tempfile.mkdtemp(prefix="phoihop-bench-reports-"))
 
     inserted, found, read = baseline(db, max(1_000, int(BASELINE_DOCS * scale)))
-    timer.rows.append(("baseline: insert plain documents", read, "documents", inserted))
-    timer.rows.append(("baseline: read plain documents", read, "documents", found))
+    timer.add("baseline: insert plain documents", read, "documents", inserted)
+    timer.add("baseline: read plain documents", read, "documents", found)
 
     filler = LogFiller(db)
-    timer.measure(
+    started = time.perf_counter()
+    filler.fill_until(entries=rebuild_entries)
+    timer.add(
         "fill the log (simulate, hash, insert)",
-        rebuild_entries,
+        filler.seq,
         "entries",
-        lambda: filler.fill_until(entries=rebuild_entries),
+        time.perf_counter() - started,
     )
-    timer.rows[-1] = (timer.rows[-1][0], filler.seq, "entries", timer.rows[-1][3])
     # As a bulk load does: the log's indexes are built once it is filled.
     timer.measure(
         "index the log", filler.seq, "entries", lambda: apply_indexes(db, INDEXES)
