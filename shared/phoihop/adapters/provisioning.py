@@ -38,6 +38,7 @@ from phoihop.adapters.topology import (
     declare_remote_queue,
     remote_queue_name,
 )
+from phoihop.constants import EVENTS_EXCHANGE
 from phoihop.errors import ConfigError, ServiceUnavailable
 
 USER_PREFIX = "adapter-"
@@ -195,7 +196,7 @@ def provision_remote_adapter(
             channel = connection.channel()
             queue = declare_remote_queue(channel, name)
             if keys:
-                declare_adapter_queue(channel, name, keys, exchange)
+                declare_adapter_queue(channel, name, keys, exchange or EVENTS_EXCHANGE)
     except OSError as exc:
         raise ServiceUnavailable(f"cannot reach RabbitMQ: {exc}") from exc
     user = user_name(name)

@@ -47,6 +47,7 @@ from phoihop.adapters.topology import (
     dead_letter_exchange_name,
     dead_letter_queue_name,
     declare_adapter_queue,
+    declare_remote_queue,
     unbind_stale,
 )
 from phoihop.bus import RETRY_POLICY, confirmed_connection, describe_error
@@ -109,6 +110,8 @@ class RunnerSettings:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry_delays: tuple = DEFAULT_RETRY_DELAYS
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    # The host hands this adapter's events to ``adapter.<name>.remote``.
+    remote: bool = False
     reconnect_delay_max: float = 15.0
 
 
@@ -250,7 +253,6 @@ class AdapterRunner:
 
     def start(self):
         self._running = True
-        self.ledger.open(self.name)
         self._spawn(self._keep_lease, "lease")
         self._spawn(self._consume, "consumer")
         self._spawn(self._record_finished, "ledger")
@@ -321,7 +323,18 @@ class AdapterRunner:
 
     def _keep_lease(self):
         renew_every = max(self.settings.lease_seconds / 3, 0.5)
+        opened = False
         while self._running:
+            if not opened:
+                # The ledger continues its running numbers; a database that
+                # is not there yet is waited for, not a reason to give up.
+                try:
+                    self.ledger.open(self.name)
+                    opened = True
+                except Exception as exc:  # noqa: BLE001 - retried below
+                    self.log.warning("adapter_ledger_unavailable", error=str(exc))
+                    self._sleep(renew_every)
+                    continue
             try:
                 held = self.ledger.acquire(
                     self.name, self.owner, self.settings.lease_seconds
@@ -434,6 +447,11 @@ class AdapterRunner:
         declare_adapter_queue(
             channel, self.name, self.settings.keys, self.settings.exchange
         )
+        if self.settings.remote:
+            # The queue the agency reads must exist before the first event
+            # is handed over: a message to a queue that does not exist would
+            # be dropped by the default exchange.
+            declare_remote_queue(channel, self.name)
         unbind_stale(
             channel, self.name, self.settings.keys, previous, self.settings.exchange
         )

@@ -343,6 +343,7 @@ def runner_settings(spec, exchange=EVENTS_EXCHANGE, remote_side=False):
         queue=spec.remote_queue if remote_side else spec.queue,
         keys=spec.keys,
         declare=not remote_side,
+        remote=spec.run == REMOTE and not remote_side,
         exchange=exchange,
         prefetch=limits["prefetch"],
         concurrency=limits["concurrency"],

@@ -108,7 +108,13 @@ def jsonl_transport(directory):
     return {"kind": "jsonl", "directory": str(directory), "fsync": False}
 
 
+# Adapter names the current test configured: their queues outlive the test
+# in the run's virtual host and are deleted after it (conftest.py).
+USED_NAMES = set()
+
+
 def adapters_config(service_config, instances, **section):
+    USED_NAMES.update(instances)
     return {
         **service_config,
         "adapters": {
@@ -117,6 +123,34 @@ def adapters_config(service_config, instances, **section):
             **section,
         },
     }
+
+
+def delete_adapter_queues(amqp_uri, names):
+    """Delete the queues of ``names``: leftovers of one test (and consumers
+    that a stopped host left behind) must not reach the next."""
+    from kombu import Connection
+
+    from phoihop.adapters.topology import (
+        dead_letter_exchange_name,
+        dead_letter_queue_name,
+        queue_name,
+        remote_queue_name,
+    )
+
+    with Connection(amqp_uri) as connection:
+        for name in names:
+            for queue in (queue_name(name), remote_queue_name(name)):
+                for target in (queue, dead_letter_queue_name(queue)):
+                    channel = connection.channel()
+                    try:
+                        channel.queue_delete(target)
+                    finally:
+                        channel.close()
+                channel = connection.channel()
+                try:
+                    channel.exchange_delete(dead_letter_exchange_name(queue))
+                finally:
+                    channel.close()
 
 
 def read_lines(directory):

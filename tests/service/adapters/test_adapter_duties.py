@@ -8,6 +8,7 @@ from adapter_support import (
     Publisher,
     adapters_config,
     case_assigned,
+    delete_adapter_queues,
     delivered_events,
     escalation,
     jsonl_transport,
@@ -109,6 +110,7 @@ def deliveries(test_env, tmp_path_factory):
     yield expected, received
     publisher.close()
     container.stop()
+    delete_adapter_queues(config["AMQP_URI"], sorted(INSTANCES))
 
 
 @pytest.mark.parametrize("agency", sorted(INSTANCES))
