@@ -4,11 +4,13 @@ as a service's outbox relay does.
 
 The reporting service binds ``#``: on the run's shared exchange it would
 also log what every other test publishes. Each module therefore gets an
-exchange of its own, and the service's queues are deleted first, so that
-no binding or message left by an earlier module reaches this one.
+exchange of its own, and the service's queues are deleted first (on the
+run's own virtual host), so that no binding or message left by an earlier
+module reaches this one.
 """
 
 import uuid
+from urllib.parse import unquote, urlparse
 
 import pytest
 from kombu import Connection
@@ -29,6 +31,11 @@ def logged_count(db):
 
 
 def delete_reporting_queues(amqp_uri):
+    """Delete the service's queues, but only on the test run's own virtual
+    host: on a shared one they may be a running stack's."""
+    vhost = unquote(urlparse(amqp_uri).path.lstrip("/"))
+    if not vhost.startswith("phoihop-test-"):
+        return
     with Connection(amqp_uri) as connection:
         channel = connection.channel()
         for queue in QUEUES:
