@@ -7,18 +7,21 @@ slow or failing adapter never delays another.
 
 How one message goes:
 
-1. the consumer thread checks the envelope, writes it to the ledger
-   (``accept``; a duplicate event id is dropped here) and only then
-   acknowledges it. A message that is not an event goes straight to the
-   dead-letter queue with the reason;
-2. the item joins the lane of its case (``LaneScheduler``); a worker takes
+1. the consumer thread takes what the broker has sent (up to the prefetch),
+   writes the batch to the ledger in one round trip (``accept_many``; a
+   duplicate event id is dropped here) and only then acknowledges it. A
+   message that is not an event goes straight to the dead-letter queue;
+2. each item joins the lane of its case (``LaneScheduler``); a worker takes
    the head of a ready lane, builds the event the agency may see (redacted
    when it is not cleared) and calls the adapter;
-3. success is recorded in the ledger with a receipt event (host only);
-   a failure is retried after a back-off that grows with each attempt,
-   while the case's later events wait and other cases go on; when the
-   attempts run out, or the adapter refused the event, it goes to the
-   dead-letter queue and its case is held (see ``phoihop.adapters.ledger``).
+3. success goes to the ledger writer, which records many deliveries (and
+   their receipt events, on the host) in one transaction; a failure is
+   retried after a back-off that grows with each attempt, while the case's
+   later events wait and other cases go on; when the attempts run out, or
+   the adapter refused the event, it goes to the dead-letter queue and its
+   case is held (see ``phoihop.adapters.ledger``). When several cases fail
+   in a row the receiver is taken to be down and one lane probes it for
+   all (``_trip_breaker``); its first success wakes every waiting lane.
 
 When the ledger cannot be written the channel is closed: every unacknowledged
 message returns to the queue in its order, and the consumer connects again
