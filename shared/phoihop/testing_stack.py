@@ -214,6 +214,15 @@ class ServiceStack:
                 depths[name] = count
         return depths
 
+    def consumers(self, queue):
+        """How many consumers read ``queue`` now (0 if it does not exist)."""
+        with Connection(self.test_env.amqp_uri, connect_timeout=10) as connection:
+            channel = connection.channel()
+            try:
+                return channel.queue_declare(queue, passive=True)[2]
+            except Exception:  # noqa: BLE001 - no such queue: nobody reads it
+                return 0
+
     def backlog(self):
         """Queues holding messages, ready or unacknowledged, with counts.
 

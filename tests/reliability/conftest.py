@@ -32,7 +32,7 @@ from kombu import Connection
 from load import OFFICER, Corpus, LoadGenerator
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from phoihop.adapters.topology import declare_remote_queue
+from phoihop.adapters.topology import declare_remote_queue, remote_queue_name
 from phoihop.auth import CredentialStore
 from phoihop.testing_stack import ServiceStack, process_cpu_seconds, wait_until
 
@@ -138,30 +138,26 @@ class FaultStack:
         self.bindings = bindings
         return bindings
 
-    def wait_remote_consuming(self, since_lines, timeout=90):
-        """Until the police's own runner consumes its queue again."""
-
-        def consuming():
-            lines = self.stack.tail_log(self.remote, 400).splitlines()
-            return any("adapter_consuming" in line for line in lines[since_lines:])
-
-        if not wait_until(consuming, timeout, interval=0.5):
+    def wait_remote_consuming(self, timeout=90):
+        """Until the police's own runner reads its queue (it logs only
+        warnings, so the broker says when it is there)."""
+        queue = remote_queue_name(REMOTE_ADAPTER)
+        if not wait_until(lambda: self.stack.consumers(queue), timeout):
             raise AssertionError(
                 "the police adapter did not come back:\n"
                 + self.stack.tail_log(self.remote)
             )
 
-    def log_length(self, name):
-        return len(self.stack.tail_log(name, 10**6).splitlines())
-
     def kill_and_restart(self, name, pause=1.0):
         """kill -9 one process, then start it again and wait until it works."""
-        lines = self.log_length(name)
         self.stack.kill(name)
         time.sleep(pause)
+        if name == self.remote:
+            queue = remote_queue_name(REMOTE_ADAPTER)
+            wait_until(lambda: self.stack.consumers(queue) == 0, 30)
         self.stack.restart(name)
         if name == self.remote:
-            self.wait_remote_consuming(lines)
+            self.wait_remote_consuming()
         elif name == "adapters":
             self.wait_adapters_connected()
 
@@ -171,6 +167,23 @@ class FaultStack:
         server = getattr(self.stack.test_env, "database_server", None)
         pid = server.process.pid if server and server.process else None
         return self.stack.cpu_seconds(), (pid, process_cpu_seconds(pid))
+
+    def restart_exited(self, timeout=120):
+        """Start again every process that exited, as the restart policy of
+        the deployment (``restart: unless-stopped``) would, until all of
+        them answer; returns the names of those that had exited."""
+        restarted, pending = [], []
+        names = [*self.stack.services, self.remote]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            exited = [name for name in names if not self.stack.running(name)]
+            for name in exited:
+                self.stack.restart(name)
+            restarted += exited
+            pending = self.stack.stack.wait_healthy(self.stack.services, timeout=10)
+            if not pending and all(self.stack.running(name) for name in names):
+                return restarted
+        raise AssertionError(f"not running again: {pending}")
 
     def load(self, corpus, concurrency=8):
         self._cpu_at_start = self.cpu()
@@ -292,7 +305,7 @@ def fault_stack(test_env, tmp_path_factory):
         faults = FaultStack(stack, workdir, api_key)
         faults.wait_adapters_connected()
         stack.start_remote(REMOTE_ADAPTER, agency_config, faults.remote_ledgers[0])
-        faults.wait_remote_consuming(0)
+        faults.wait_remote_consuming()
         yield faults
     finally:
         stack.stop()
