@@ -424,6 +424,7 @@ class AdapterRunner:
                 accept=["json"],
                 no_ack=False,
                 prefetch_count=self.settings.prefetch,
+                on_decode_error=self._on_undecodable,
             )
             with consumer:
                 self._connected.set()
@@ -459,6 +460,23 @@ class AdapterRunner:
             channel, self.name, self.settings.keys, previous, self.settings.exchange
         )
         self.ledger.set_bindings(self.name, self.settings.keys)
+
+    def _on_undecodable(self, message, exc):
+        # A body that is not JSON would otherwise leave drain_events, be
+        # taken for a broker failure and come back first after reconnecting,
+        # for ever: the queue would stop. It goes to the dead-letter queue
+        # (bytes kept, base64 inside the JSON) and is acknowledged once there.
+        headers = message.headers or {}
+        routing_key = headers.get(HEADER_ROUTING_KEY) or message.delivery_info.get(
+            "routing_key", ""
+        )
+        self._dead_letter_raw(
+            message.body,
+            headers,
+            routing_key,
+            f"the message body cannot be decoded: {exc}",
+        )
+        message.ack()
 
     def _on_message(self, body, message):
         headers = message.headers or {}
