@@ -6,7 +6,10 @@ routing of the events exchange.
 """
 
 import inspect
+import time
 import uuid
+
+from accounting import read_lines
 
 from phoihop.bus import EventSubscriber
 from phoihop.constants import INBOX_COLLECTION, OUTBOX_COLLECTION
@@ -102,3 +105,16 @@ def drain(connection, queue):
             taken += 1
     finally:
         channel.close()
+
+
+def wait_for_outcome(fault_stack, letters, sentinels, since, timeout):
+    """Poll until the dead-letter queues hold ``letters`` and every sentinel
+    (adapter, event id) has a delivered line; returns (depths, late)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        depths = fault_stack.stack.queue_depths(sorted(letters))
+        delivered = set(read_lines(fault_stack.folders, since))
+        late = {key: queue for key, queue in sentinels.items() if key not in delivered}
+        if (depths == letters and not late) or time.monotonic() >= deadline:
+            return depths, late
+        time.sleep(1)

@@ -14,11 +14,9 @@ hold for it. Bodies that are not JSON at all have a test of their own
 """
 
 import copy
-import time
 import uuid
 
 import pytest
-from accounting import read_lines
 from conftest import Corpus, assert_invariants
 from kombu import Connection
 from poison import (
@@ -28,6 +26,7 @@ from poison import (
     handled_before,
     publish,
     service_queues,
+    wait_for_outcome,
 )
 
 from phoihop.adapters.topology import remote_queue_name
@@ -100,19 +99,13 @@ def test_poison_goes_to_the_dead_letter_queue_and_nothing_behind_it_waits(
 
     # Services refuse both at once; adapters try the unwritable event for
     # about 7.5 s (their retry delays) before giving up.
-    deadline = time.monotonic() + 120
-    depths = {}
-    while time.monotonic() < deadline:
-        depths = stack.queue_depths(sorted(expected_letters))
-        if depths == expected_letters:
-            break
-        time.sleep(1)
-    delivered = set(read_lines(fault_stack.folders, since))
+    depths, late = wait_for_outcome(
+        fault_stack, expected_letters, sentinels, since, timeout=120
+    )
 
     print("\ndead letters per queue (found / expected)")
     for name, count in sorted(expected_letters.items()):
         print(f"  {name:<48} {depths.get(name, 0):>3} / {count}")
-    late = {key: queue for key, queue in sentinels.items() if key not in delivered}
     print(f"  sentinels delivered behind the poison: {len(sentinels) - len(late)}")
     print(f"  handled events sent again and skipped: {len(duplicates)}")
 

@@ -11,9 +11,15 @@ import time
 import uuid
 
 import pytest
-from accounting import read_lines
 from kombu import Connection
-from poison import bound_type, envelope, handled_before, publish, service_queues
+from poison import (
+    bound_type,
+    envelope,
+    handled_before,
+    publish,
+    service_queues,
+    wait_for_outcome,
+)
 
 from phoihop.adapters.topology import remote_queue_name
 from phoihop.bus import dead_letter_queue_name
@@ -80,15 +86,6 @@ def test_undecodable_body_in_a_service_queue_is_dead_lettered(fault_stack):
     ), errors
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "phoihop.adapters.runner.AdapterRunner._consume_once builds its kombu "
-        "Consumer without on_decode_error: the DecodeError leaves drain_events, "
-        "_consume takes it for a broker failure and reconnects, and the same "
-        "message comes back first, so the adapter's queue stops for good"
-    ),
-)
 @pytest.mark.timeout(120)
 def test_undecodable_body_in_an_adapter_queue_is_dead_lettered(fault_stack, since):
     stack = fault_stack.stack
@@ -108,9 +105,9 @@ def test_undecodable_body_in_an_adapter_queue_is_dead_lettered(fault_stack, sinc
             sentinels[(adapter, sentinel["id"])] = queue
 
     try:
-        depths = wait_for_letters(stack, expected, timeout=30)
-        delivered = set(read_lines(fault_stack.folders, since))
-        late = {key: queue for key, queue in sentinels.items() if key not in delivered}
+        depths, late = wait_for_outcome(
+            fault_stack, expected, sentinels, since, timeout=30
+        )
         print(f"\nundecodable bodies dead-lettered: {sum(depths.values())}")
         print(f"events delivered behind them: {len(sentinels) - len(late)}")
 
@@ -124,14 +121,15 @@ def purge_until_empty(stack, queues, timeout=40):
     """Leave ``queues`` empty for the next test: a consumer stuck on a
     message it cannot read holds it between reconnections, so purge until
     nothing has come back for a few seconds."""
+    held = {name: n for name, n in stack.backlog().items() if name in queues}
     deadline = time.monotonic() + timeout
     empty_polls = 0
-    while time.monotonic() < deadline and empty_polls < 4:
+    while held and time.monotonic() < deadline and empty_polls < 4:
         with Connection(stack.test_env.amqp_uri) as connection:
             channel = connection.channel()
             for queue in queues:
                 channel.queue_purge(queue)
             channel.close()
-        held = {name: n for name, n in stack.backlog().items() if name in queues}
-        empty_polls = 0 if held else empty_polls + 1
         time.sleep(1)
+        still = {name: n for name, n in stack.backlog().items() if name in queues}
+        empty_polls = 0 if still else empty_polls + 1
