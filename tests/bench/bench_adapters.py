@@ -287,7 +287,7 @@ def fault_run(env, count, rate, down_seconds, workdir, console):
             "defaults": {
                 "prefetch": 50,
                 "concurrency": 8,
-                "max_attempts": 10_000,
+                "max_attempts": 1000,
                 "retry_delays": [1, 2, 5, 10],
             },
             "instances": {

@@ -477,6 +477,15 @@ def test_report_command_generates_through_the_service(run, reporting_config):
     assert '"granularity": "range"' in result.output
 
 
+def test_report_list_command_shows_the_reports(month_report, reporting_config):
+    result = CliRunner().invoke(
+        cli, ["--lang", "en", "report", "list"], env=cli_env(reporting_config)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert month_report["sha256"][:16] in result.output
+
+
 def test_report_command_names_a_missing_period_option(reporting_config):
     result = CliRunner().invoke(
         cli, ["report", "generate", "--period", "month"], env=cli_env(reporting_config)
