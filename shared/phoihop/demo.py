@@ -365,10 +365,13 @@ class Scenario:
 
     def _finish(self, walk, measures):
         playbook = self.playbook
-        playbook.decide(
+        decision = playbook.decide(
             walk.case_id, measures, "Kế hoạch xử lý theo kết luận thẩm định"
         )
         walk.note("decided")
+        # The other agencies' adapters report their own measures; DIC's
+        # officer reports DIC's (Art. 7.6.c).
+        playbook.report_own_results(walk.case_id, decision)
         playbook.wait_state(walk.case_id, "resolved")
         walk.note("resolved")
         playbook.close(walk.case_id)
