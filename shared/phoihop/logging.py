@@ -25,6 +25,27 @@ _SECRET_KEYS = re.compile(
 MASK = "***"
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written.
+
+    Binding the stream object at configuration time breaks when it is
+    swapped later and closed (a command run inside another process, a
+    captured test): every later log line would raise on the closed file.
+    """
+
+    def write(self, text):
+        return sys.stderr.write(text)
+
+    def flush(self):
+        sys.stderr.flush()
+
+    def isatty(self):
+        return sys.stderr.isatty()
+
+
+STDERR = _Stderr()
+
+
 def mask_secrets(text):
     """Mask the password part of every URI found in ``text``."""
     return _URI_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
@@ -77,13 +98,13 @@ def configure_logging(service=None, level="INFO", json=None, force=False):
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelName(level)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=STDERR),
         cache_logger_on_first_use=False,
     )
 
     # Library logs (nameko, kombu, pymongo) go through the same renderer so an
     # operator reads one format; they are kept at WARNING to avoid chatter.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(STDERR)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[
