@@ -492,7 +492,9 @@ class Scenario:
         self.rpc.press.distribute_statement(statement_id, speaker)
         walk.note(f"initial information given by {agency}")
 
-    def walk_secret(self, walk):
+    def walk_secret(self, walk, observers=()):
+        """``observers``: agencies without clearance that DIC adds to the
+        case; what reaches them is redacted."""
         playbook = self.playbook
         playbook.triage(
             walk.case_id,
@@ -502,6 +504,13 @@ class Scenario:
             posted_at=SCENARIO_POSTED_AT,
         )
         assignment = playbook.assignments(walk.case_id)
+        for agency in observers:
+            self.rpc.routing.add_agency(
+                walk.case_id,
+                agency,
+                "Tham gia thẩm định theo đề nghị của Sở",
+                playbook.actor,
+            )
         invited = playbook.coordinating(assignment) or ["police", "internal_affairs"]
         # The minutes can be recorded once the meeting has begun.
         starts = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()

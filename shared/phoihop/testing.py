@@ -19,9 +19,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlparse, urlunparse
+from urllib.parse import quote, unquote, urlparse, urlunparse
+
+from amqp.exceptions import ChannelError
+from kombu import Connection
 
 LOCAL_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+
+# Every test run works on a virtual host of its own, named with this prefix.
+VHOST_PREFIX = "phoihop-test-"
 
 
 def docker_available():
@@ -153,7 +159,7 @@ class TestEnvironment:
             port = container.get_exposed_port(5672)
             return f"amqp://guest:guest@{host}:{port}/", "phoihop.events"
         base = base or LOCAL_AMQP_URI
-        vhost = f"phoihop-test-{self.run_id}"
+        vhost = f"{VHOST_PREFIX}{self.run_id}"
         if create_vhost(vhost):
             self._cleanups.append(lambda: delete_vhost(vhost))
             return with_vhost(base, vhost), "phoihop.events"
@@ -212,3 +218,37 @@ def _initiate_replica_set(uri, host, port):
     except Exception:  # noqa: BLE001 - already initiated
         pass
     client.close()
+
+
+def subscriber_queues(service_cls):
+    """The queues of a service's event subscribers (``<service>.<method>``)."""
+    from phoihop.bus import EventSubscriber
+
+    names = []
+    for attribute, member in vars(service_cls).items():
+        entrypoints = getattr(member, "nameko_entrypoints", ())
+        if any(isinstance(e, EventSubscriber) for e in entrypoints):
+            names.append(f"{service_cls.name}.{attribute}")
+    return names
+
+
+def purge_subscriber_queues(amqp_uri, service_cls):
+    """Empty the subscriber queues a service left on a test run's vhost.
+
+    The queues are durable and stay bound after their container stops, so
+    they collect every matching event the later tests publish; a new
+    container would first work through that backlog. Only the run's own
+    virtual host is touched: on a shared one they may be a running stack's.
+    """
+    vhost = unquote(urlparse(amqp_uri).path.lstrip("/"))
+    if not vhost.startswith(VHOST_PREFIX):
+        return
+    with Connection(amqp_uri) as connection:
+        for name in subscriber_queues(service_cls):
+            channel = connection.channel()
+            try:
+                channel.queue_purge(name)
+            except ChannelError:
+                pass  # not declared yet: nothing to purge
+            finally:
+                channel.close()

@@ -99,12 +99,11 @@ def test_incident_gives_initial_information_to_the_press_within_two_hours(
 def test_state_secret_case_is_secret_and_redacted_for_agencies_without_clearance(
     stack, rpc, scenario
 ):
-    case = walk(scenario, "secret")
-    rpc.routing.add_agency(
-        case.case_id, "journalists", "Hội Nhà báo tham gia thẩm định",
-        {"agency": "dic", "officer": "t"},
-    )
+    case = scenario.submit("secret")
+    scenario.walk_secret(case, observers=["journalists"])
 
+    final = rpc.consultation.get_case(case.case_id, {"agency": "dic", "officer": "t"})
+    assert final["state"] == "closed"
     board = rpc.reporting.get_case(case.case_id)
     assert board["classification"] == "secret"
     copies = wait_until(

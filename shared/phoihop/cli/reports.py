@@ -229,14 +229,13 @@ def list_reports(agency, limit, config_path):
     db = _database(_config(config_path))
     query = {"agency": agency} if agency else {}
     table = Table(title=t("Báo cáo đã lập", "Reports generated"))
-    for column in (
-        t("Thời điểm", "When"),
-        t("Kỳ", "Period"),
-        t("Cơ quan", "Agency"),
-        "SHA-256 (.docx)",
-        t("Tệp", "File"),
-    ):
-        table.add_column(column)
+    # The short hash is what an officer compares with a printed report, so
+    # it never wraps; a long path folds instead.
+    table.add_column(t("Thời điểm", "When"))
+    table.add_column(t("Kỳ", "Period"))
+    table.add_column(t("Cơ quan", "Agency"))
+    table.add_column("SHA-256 (.docx)", no_wrap=True, min_width=17)
+    table.add_column(t("Tệp", "File"), overflow="fold")
     for doc in db.reports.find(query).sort("generated_at", -1).limit(limit):
         table.add_row(
             local_time(doc["generated_at"]),

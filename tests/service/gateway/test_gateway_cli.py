@@ -45,7 +45,7 @@ def create_key(cli, agency, *roles, clearance="internal"):
         args += ["--role", role]
     result = cli(*args)
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_key_created_on_the_command_line_works_until_revoked(gateway, cli):
@@ -59,11 +59,11 @@ def test_key_created_on_the_command_line_works_until_revoked(gateway, cli):
     shown = cli("credentials", "list", "--all", "--agency", "police", "--json")
 
     assert listed.exit_code == 0, listed.output
-    assert json.loads(listed.output.splitlines()[0])["case_id"] == peers.CASE_ID
+    assert json.loads(listed.stdout.splitlines()[0])["case_id"] == peers.CASE_ID
     assert revoked.exit_code == 0 and "Đã thu hồi" in revoked.output
     assert refused.exit_code == EXIT_FAILED
     assert "Chưa xác thực" in refused.output
-    listed_records = [json.loads(line) for line in shown.output.splitlines()]
+    listed_records = [json.loads(line) for line in shown.stdout.splitlines()]
     assert [(r["key_id"], r["status"]) for r in listed_records] == [
         (record["key_id"], "revoked")
     ]

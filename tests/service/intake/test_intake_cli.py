@@ -30,9 +30,9 @@ def test_import_prints_a_summary_and_a_second_import_adds_nothing(run, tmp_path)
     second = run("import", str(path), "--json")
 
     assert first.exit_code == 0, first.output
-    summary = json.loads(first.output)["summary"]
+    summary = json.loads(first.stdout)["summary"]
     assert (summary["opened"], summary["quarantined"], summary["total"]) == (2, 1, 3)
-    assert json.loads(second.output)["summary"]["duplicate"] == 3
+    assert json.loads(second.stdout)["summary"]["duplicate"] == 3
 
 
 def test_submit_an_email_then_confirm_its_triage(run, samples):
@@ -43,7 +43,7 @@ def test_submit_an_email_then_confirm_its_triage(run, samples):
         "email",
         "--json",
     )
-    case_id = json.loads(submitted.output)["results"][0]["case_id"]
+    case_id = json.loads(submitted.stdout)["results"][0]["case_id"]
 
     confirmed = run(
         "triage",

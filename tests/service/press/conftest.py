@@ -14,6 +14,8 @@ from press_support import SPOKESPERSONS
 from phoihop.agencies import DEFAULT_PATH
 from phoihop.config import exchange_name
 from phoihop.events import build_event
+from phoihop.testing import purge_subscriber_queues
+from services.press.service import PressService
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +44,11 @@ def registry_file(tmp_path_factory):
 def press_config(service_config, registry_file):
     """A config for the press service; ``clock`` sets the 2-hour limit and
     its reminders, shortened for the test."""
+
+    # Events other tests published since the last press test wait in the
+    # service's queues; the clocks of these tests are too short to wait
+    # behind them.
+    purge_subscriber_queues(service_config["AMQP_URI"], PressService)
 
     def make(duration="1h", reminders=(30,)):
         return {

@@ -11,7 +11,7 @@ def test_list_shows_every_configured_adapter_with_its_queue_and_keys():
     result = CliRunner().invoke(main, ["adapters", "list", "--json"])
 
     assert result.exit_code == 0, result.output
-    listed = json.loads(result.output)
+    listed = json.loads(result.stdout)
     by_name = {row["name"]: row for row in listed["adapters"]}
     assert by_name["police"]["queue"] == "adapter.police"
     assert "agency.police.case.assigned" in by_name["police"]["bindings"]
