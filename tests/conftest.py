@@ -36,3 +36,20 @@ def _reset_log_context():
     structlog.contextvars.clear_contextvars()
     yield
     structlog.contextvars.clear_contextvars()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item, settings):
+    """A test over its time limit fails; the rest of the run goes on.
+
+    Under eventlet the test runs in a green thread, so the timeout plugin
+    would fall back to its timer thread, which ends the whole process and
+    loses every later result. An eventlet timeout is raised in the test's
+    own green thread instead, at its next wait.
+    """
+    timer = eventlet.Timeout(
+        settings.timeout,
+        pytest.fail.Exception(f"Timeout: more than {settings.timeout:g} s"),
+    )
+    item.cancel_timeout = timer.cancel
+    return True

@@ -67,8 +67,9 @@ def test_scam_goes_from_report_to_closed_with_police_taking_part(stack, rpc, sce
 
     final = rpc.consultation.get_case(case.case_id, {"agency": "dic", "officer": "t"})
     assert final["state"] == "closed"
-    assert {m["agency"] for m in final["decision"]["measures"]} == {"dic", "police"}
-    assert all(m["result"] for m in final["decision"]["measures"])
+    assert "CYBER2018-18.1.b" in final["decision"]["legal_basis"]
+    assert {m["agency"] for m in final["measures"]} == {"dic", "police"}
+    assert all(m["result"] for m in final["measures"])
     police = wait_until(
         "the police adapter's copies",
         lambda: delivered_types(stack, "police", case.case_id) >= {

@@ -38,7 +38,9 @@ def test_reports_and_deliveries_survive_a_broker_restart(fault_stack, since):
     back_in = round(time.monotonic() - started, 1)
 
     assert load.wait(timeout=300), f"load did not finish: {load.summary()}"
-    counts = fault_stack.settle_and_count("broker restart", corpus, load, since)
+    counts = fault_stack.settle_and_count(
+        "broker restart", corpus, load, since, timeout=120
+    )
     print(f"  broker stopped at report {stopped_at}, all back {back_in}s after")
     print(f"  exited while it was away, started again: {exited or 'none'}")
 

@@ -44,7 +44,7 @@ REFUSED_PAYLOAD = {"x_not_a_field": {"nested": [1, 2, 3]}}
 UNWRITABLE_PAYLOAD = {"measures": 5, "period": "not a period"}
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_poison_goes_to_the_dead_letter_queue_and_nothing_behind_it_waits(
     fault_stack, since
 ):
@@ -52,8 +52,8 @@ def test_poison_goes_to_the_dead_letter_queue_and_nothing_behind_it_waits(
     # Some traffic first, so that every queue has handled real events.
     seed = Corpus.build("pz0", 40, triage_every=5)
     seeding = fault_stack.load(seed).start()
-    assert seeding.wait(timeout=180), seeding.summary()
-    fault_stack.settle_and_count("before the poison", seed, seeding, since)
+    assert seeding.wait(timeout=90), seeding.summary()
+    fault_stack.settle_and_count("before the poison", seed, seeding, since, timeout=60)
 
     expected_letters = {}
     sentinels = {}
@@ -128,6 +128,8 @@ def test_poison_goes_to_the_dead_letter_queue_and_nothing_behind_it_waits(
     since_load = utcnow()
     after = Corpus.build("pz1", 60, triage_every=5)
     load = fault_stack.load(after).start()
-    assert load.wait(timeout=180), load.summary()
-    counts = fault_stack.settle_and_count("after the poison", after, load, since_load)
+    assert load.wait(timeout=90), load.summary()
+    counts = fault_stack.settle_and_count(
+        "after the poison", after, load, since_load, timeout=90
+    )
     assert_invariants(counts, load)

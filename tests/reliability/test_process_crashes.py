@@ -40,7 +40,9 @@ def test_reports_and_deliveries_survive_kill_9_of_every_process(fault_stack, sin
         kills.append((name, load.sent, round(time.monotonic() - started, 1)))
 
     assert load.wait(timeout=300), f"load did not finish: {load.summary()}"
-    counts = fault_stack.settle_and_count("kill -9 under load", corpus, load, since)
+    counts = fault_stack.settle_and_count(
+        "kill -9 under load", corpus, load, since, timeout=150
+    )
     for name, at, seconds in kills:
         print(f"  killed {name:<14} at report {at:>5}, back in {seconds}s")
 
