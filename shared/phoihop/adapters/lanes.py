@@ -52,6 +52,14 @@ class LaneScheduler:
             heapq.heappush(self._delayed, (state.ready_at, next(self._tick), lane))
             self._cond.notify()
 
+    def contains(self, lane, event_id):
+        """Whether an item of ``event_id`` waits or runs in ``lane``."""
+        with self._cond:
+            state = self._lanes.get(lane)
+            return state is not None and any(
+                item.event_id == event_id for item in state.items
+            )
+
     def take(self, timeout=0.5):
         """The (lane, head item) to work on next, or None after ``timeout``."""
         deadline = self._clock() + timeout

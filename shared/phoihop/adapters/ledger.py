@@ -283,6 +283,13 @@ class MongoLedger:
         cursor = self.db[DELIVERIES].find({"adapter": adapter, "state": PENDING})
         return [_item(doc) for doc in cursor.sort("seq", ASCENDING)]
 
+    def pending_among(self, adapter, event_ids):
+        """The deliveries of ``event_ids`` still pending, in their order."""
+        cursor = self.db[DELIVERIES].find(
+            {"_id": {"$in": [f"{adapter}:{i}" for i in event_ids]}, "state": PENDING}
+        )
+        return [_item(doc) for doc in cursor.sort("seq", ASCENDING)]
+
     def record_attempt(self, item, error, next_attempt_at):
         self.db[DELIVERIES].update_one(
             {"_id": f"{item.adapter}:{item.event_id}"},
@@ -647,6 +654,16 @@ class SqliteLedger:
             rows = self._db.execute(
                 "SELECT * FROM deliveries WHERE adapter = ? AND state = ? ORDER BY seq",
                 (adapter, PENDING),
+            ).fetchall()
+        return [_row_item(row) for row in rows]
+
+    def pending_among(self, adapter, event_ids):
+        marks = ",".join("?" * len(event_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM deliveries WHERE adapter = ? AND state = ? "
+                f"AND event_id IN ({marks}) ORDER BY seq",
+                (adapter, PENDING, *event_ids),
             ).fetchall()
         return [_row_item(row) for row in rows]
 

@@ -506,13 +506,29 @@ class AdapterRunner:
             )
         except Exception as exc:  # noqa: BLE001 - closes the channel: requeued in order
             raise _LedgerUnavailable(str(exc)) from exc
-        for (body, _, _, message), item in zip(batch, items, strict=True):
-            message.ack()
+        # Scheduled before acknowledged: an acknowledgement lost with the
+        # connection must not leave a recorded delivery without a worker.
+        seen = []
+        for (body, _, _, _), item in zip(batch, items, strict=True):
             if item is None:
                 self.duplicates += 1
-                self.log.debug("adapter_duplicate_skipped", event_id=body.get("id"))
+                seen.append(body.get("id"))
                 continue
             self.scheduler.add(item.lane, item)
+        if seen:
+            self._recover(seen)
+        for *_, message in batch:
+            message.ack()
+
+    def _recover(self, event_ids):
+        """Schedule the redelivered events that the ledger holds as pending
+        but no lane does: recorded just before a connection or the ledger
+        failed, their first copy never reached a worker."""
+        for item in self.ledger.pending_among(self.name, event_ids):
+            if not self.scheduler.contains(item.lane, item.event_id):
+                item.recovered = True
+                self.scheduler.add(item.lane, item)
+                self.log.info("adapter_delivery_recovered", event_id=item.event_id)
 
     # Delivering ----------------------------------------------------------
 
