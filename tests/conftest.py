@@ -12,6 +12,7 @@ eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 import structlog  # noqa: E402
+
 from phoihop.contracts import load_all  # noqa: E402
 from phoihop.testing import TestEnvironment  # noqa: E402
 

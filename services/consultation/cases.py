@@ -11,13 +11,14 @@ carries ``state`` and ``previous_state``, all in that one transaction.
 import random
 import time
 
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
 from phoihop.cases import ESCALATED, check_transition
 from phoihop.errors import Conflict, IllegalTransition, NotFound
 from phoihop.i18n import t
 from phoihop.logging import get_logger
 from phoihop.store import is_transient, utcnow
-from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
 
 from . import rules
 

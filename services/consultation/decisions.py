@@ -10,6 +10,8 @@ and the case is resolved when every measure has a handling result.
 
 import uuid
 
+from pymongo import ASCENDING, IndexModel
+
 from phoihop.cases import (
     APPRAISED,
     CLOSED,
@@ -23,7 +25,6 @@ from phoihop.contracts.consultation import DOES_NOT_VIOLATE, VIOLATES
 from phoihop.errors import Conflict, Forbidden, NotFound, ValidationError
 from phoihop.i18n import t
 from phoihop.logging import get_logger
-from pymongo import ASCENDING, IndexModel
 
 from . import rules
 from .meetings import APPROVED, MEETINGS

@@ -8,11 +8,12 @@ approved minutes count towards an appraisal, and they cannot change after.
 
 import uuid
 
+from pymongo import ASCENDING, IndexModel
+
 from phoihop.cases import VERIFYING
 from phoihop.errors import Conflict, NotFound, ValidationError
 from phoihop.i18n import local_time, t
 from phoihop.logging import get_logger
-from pymongo import ASCENDING, IndexModel
 
 from . import rules
 

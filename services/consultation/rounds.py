@@ -14,6 +14,8 @@ runs to its due date, and its answers stay on the merged case's record.
 
 import uuid
 
+from pymongo import ASCENDING, IndexModel
+
 from phoihop.cases import VERIFYING
 from phoihop.contracts.consultation import (
     CLOSED_ALL_ANSWERED,
@@ -24,7 +26,6 @@ from phoihop.contracts.consultation import (
 from phoihop.errors import Conflict, Forbidden, NotFound, ValidationError
 from phoihop.i18n import local_time, t
 from phoihop.logging import get_logger
-from pymongo import ASCENDING, IndexModel
 
 from . import rules
 

@@ -41,6 +41,7 @@ from marshmallow import INCLUDE, Schema, fields, validate
 from marshmallow import ValidationError as SchemaError
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+
 from phoihop.agencies import shipped_registry
 from phoihop.bus import subscribe
 from phoihop.config import Config

@@ -160,7 +160,8 @@ def load_rules(catalogue, path=None):
         for category in categories:
             if category not in catalogue.categories:
                 raise ConfigError(
-                    f"{path.name}: {label}: categories: {category!r} is not a category of "
+                    f"{path.name}: {label}: categories: {category!r} "
+                    "is not a category of "
                     "the legal-basis catalogue",
                     {f"{where}.categories": f"unknown category {category!r}"},
                 )

@@ -282,9 +282,11 @@ def _received_tables(data, received, period):
             ["Nhóm nội dung", "Số vụ việc"],
             _sorted_counts(
                 by_category,
-                lambda code: "Chưa phân loại"
-                if code == "uncategorised"
-                else labels.category(code),
+                lambda code: (
+                    "Chưa phân loại"
+                    if code == "uncategorised"
+                    else labels.category(code)
+                ),
             ),
             ["text", "int"],
             total=["Tổng số vụ việc", len(received)],

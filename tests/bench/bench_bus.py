@@ -21,6 +21,9 @@ import time  # noqa: E402
 
 from kombu import Connection, Exchange, Queue  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
 from phoihop.bus import OutboxRelay, subscribe  # noqa: E402
 from phoihop.contracts import load_all  # noqa: E402
 from phoihop.logging import configure_logging  # noqa: E402
@@ -32,8 +35,6 @@ from phoihop.store import (  # noqa: E402
     make_client,
 )
 from phoihop.testing import TestEnvironment  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
 latencies = []
 receipts = {}

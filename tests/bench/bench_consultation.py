@@ -27,14 +27,14 @@ from kombu import Connection, Queue, binding  # noqa: E402
 from nameko.rpc import rpc  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
 from phoihop.bus import events_exchange  # noqa: E402
 from phoihop.contracts import load_all  # noqa: E402
 from phoihop.logging import configure_logging  # noqa: E402
 from phoihop.store import Store, utcnow  # noqa: E402
 from phoihop.testing import TestEnvironment  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
-
 from services.consultation.service import ConsultationService  # noqa: E402
 
 DIC = {"agency": "dic", "officer": "bench"}

@@ -180,7 +180,8 @@ def main():
     )
     table.add_row(
         f"API submission -> case.opened, n={len(latencies)}",
-        f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms",
+        f"p50 {percentile(latencies, 0.5):.1f} ms, "
+        f"p99 {percentile(latencies, 0.99):.1f} ms",
     )
     table.add_row(
         "  mean", f"{statistics.fmean(latencies):.1f} ms" if latencies else "-"

@@ -110,8 +110,9 @@ def test_new_event_appears_on_the_dashboard_without_reload(stack, browser):
     browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
     wait_for(
         browser,
-        lambda d: d.find_element(By.ID, "stream-status").get_attribute("data-state")
-        == "open",
+        lambda d: (
+            d.find_element(By.ID, "stream-status").get_attribute("data-state") == "open"
+        ),
         message="the live stream did not open",
     )
     page_marker = browser.execute_script("return (window.pageMarker = Math.random());")

@@ -72,9 +72,10 @@ def test_scam_goes_from_report_to_closed_with_police_taking_part(stack, rpc, sce
     assert all(m["result"] for m in final["measures"])
     police = wait_until(
         "the police adapter's copies",
-        lambda: delivered_types(stack, "police", case.case_id) >= {
-            "case.assigned", "consultation.opinion_requested", "measure.assigned"
-        },
+        lambda: (
+            delivered_types(stack, "police", case.case_id)
+            >= {"case.assigned", "consultation.opinion_requested", "measure.assigned"}
+        ),
         60,
     )
     assert police
@@ -91,8 +92,10 @@ def test_incident_gives_initial_information_to_the_press_within_two_hours(
     for press in ("press-hp", "press-thp", "portal"):
         wait_until(
             f"{press} to receive the statement",
-            lambda press=press: "press.statement_distributed"
-            in delivered_types(stack, press, case.case_id),
+            lambda press=press: (
+                "press.statement_distributed"
+                in delivered_types(stack, press, case.case_id)
+            ),
             60,
         )
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from nameko.rpc import rpc
+
 from phoihop.bus import OutboxRelay, subscribe
 from phoihop.config import exchange_name
 from phoihop.deadletters import DeadLetters

@@ -34,7 +34,8 @@ def decode_utf8(data, what="input"):
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"{what} is not valid UTF-8 (byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
+            f"{what} is not valid UTF-8 "
+            f"(byte {exc.start}: {data[exc.start : exc.start + 1]!r})",
             {what: "not valid UTF-8"},
         ) from exc
 
@@ -46,7 +47,8 @@ def load_json(data, what="input"):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(
-            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            f"{what} is not valid JSON: {exc.msg} "
+            f"at line {exc.lineno} column {exc.colno}",
             {what: "not valid JSON"},
         ) from exc
     except RecursionError as exc:

@@ -51,7 +51,8 @@ def parse(data, reporter=None, organ_agencies=None):
         )
     except DefusedXmlException as exc:
         raise ParseError(
-            f"the package declares a DTD or entities, refused as unsafe ({type(exc).__name__})",
+            "the package declares a DTD or entities, refused as unsafe "
+            f"({type(exc).__name__})",
             {"xml": "DTD and entities are not allowed"},
         ) from exc
     except XmlParseError as exc:
@@ -68,7 +69,8 @@ def parse(data, reporter=None, organ_agencies=None):
         )
     if namespace != NAMESPACE:
         raise ParseError(
-            f"namespace {namespace or '(none)'!r} is not the QCVN 102:2016 namespace {NAMESPACE}",
+            f"namespace {namespace or '(none)'!r} is not "
+            f"the QCVN 102:2016 namespace {NAMESPACE}",
             {"xml": "wrong namespace"},
         )
 

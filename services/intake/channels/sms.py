@@ -28,7 +28,8 @@ SHORT_CODES = {
 # Keyword, the reported number (national or +84 form, separators allowed),
 # then the content. Case-insensitive: people type "ld" as often as "LD".
 _SHORT_CODE = re.compile(
-    r"^\s*(?P<code>LD|S|V)\s+(?P<number>\+?\d[\d.\- ]{2,18}\d)\s*[:\-]?\s*(?P<content>.*)$",
+    r"^\s*(?P<code>LD|S|V)\s+(?P<number>\+?\d[\d.\- ]{2,18}\d)"
+    r"\s*[:\-]?\s*(?P<content>.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 _ALIASES = {
@@ -47,7 +48,8 @@ def parse(data, reporter=None):
     text = _pick(payload, "text", required=True)
     if len(text) > MAX_SMS_CHARS:
         raise ParseError(
-            f"text is {len(text)} characters long, over the SMS limit of {MAX_SMS_CHARS}",
+            f"text is {len(text)} characters long, "
+            f"over the SMS limit of {MAX_SMS_CHARS}",
             {"text": "too long"},
         )
     if not text.strip():

@@ -108,10 +108,12 @@ def test_standalone_adapter_receives_its_events_and_cannot_read_another_queue(
     with Connection(journalists_access.amqp_uri) as connection:
         queue = Queue(remote_queue_name(journalists), no_declare=True)
         assert wait_for(
-            lambda: connection.default_channel.queue_declare(
-                queue.name, passive=True
-            ).message_count
-            == 1,
+            lambda: (
+                connection.default_channel.queue_declare(
+                    queue.name, passive=True
+                ).message_count
+                == 1
+            ),
             45,
         )
         message = queue(connection.default_channel).get(no_ack=False)

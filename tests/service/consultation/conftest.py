@@ -11,10 +11,10 @@ import pytest
 from kombu import Connection, Queue, binding
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
+
 from phoihop.bus import events_exchange
 from phoihop.config import exchange_name
 from phoihop.store import Store, utcnow
-
 from services.consultation.service import ConsultationService
 
 DIC = {"agency": "dic", "officer": "Nguyễn Thị Thanh Tra"}

@@ -2,6 +2,7 @@
 Committee decides, and goes on from the state its answer gives."""
 
 import pytest
+
 from phoihop.errors import IllegalTransition
 
 from .conftest import DIC, appraised_case, wait_for

@@ -2,6 +2,7 @@
 naming the fields, over real RPC on the real broker and database."""
 
 import pytest
+
 from phoihop.errors import (
     Conflict,
     Forbidden,

@@ -93,8 +93,10 @@ def test_written_round_case_walks_from_assigned_to_closed(
 
     assert tap.wait_for(overdue_recorded)
     assert wait_for(
-        lambda: [item["agency"] for item in consultation.get_round(round_id)["overdue"]]
-        == ["propaganda"]
+        lambda: (
+            [item["agency"] for item in consultation.get_round(round_id)["overdue"]]
+            == ["propaganda"]
+        )
     )
     reminded = [
         body["payload"]["owner_agency"]

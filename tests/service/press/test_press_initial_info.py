@@ -109,9 +109,11 @@ def test_nobody_acting_escalates_to_dic_and_a_late_statement_counts_late(
     assert len(escalation["payload"]["drafts"]) == 1
 
     status = wait_until(
-        lambda: (s := hook(container, "initial_info_status", case.case_id))["status"]
-        == "overdue"
-        and s
+        lambda: (
+            (s := hook(container, "initial_info_status", case.case_id))["status"]
+            == "overdue"
+            and s
+        )
     )
     assert status["escalated_to"] == "dic"
     assert status["deadline_state"] == "overdue"
@@ -156,9 +158,11 @@ def test_clock_moves_to_the_sector_department_added_later(
     case.opened(text="Tin đồn về thuốc giả bán tại nhà thuốc trên địa bàn")
     case.assigned(agencies=("dic", "police"))
     first = wait_until(
-        lambda: (s := _status_known(container, case.case_id))
-        and s["status"] == "running"
-        and s
+        lambda: (
+            (s := _status_known(container, case.case_id))
+            and s["status"] == "running"
+            and s
+        )
     )
     assert first["agency"] == "dic"
 
@@ -226,9 +230,11 @@ def test_classified_incident_is_exempt_rather_than_missed(
     case.assigned()
 
     status = wait_until(
-        lambda: (s := _status_known(container, case.case_id))
-        and s["status"] != "none"
-        and s
+        lambda: (
+            (s := _status_known(container, case.case_id))
+            and s["status"] != "none"
+            and s
+        )
     )
     assert status["status"] == "exempt"
     assert status["deadline_id"] is None

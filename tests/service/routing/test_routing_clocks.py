@@ -59,8 +59,10 @@ def test_clocks_fire_within_a_second_across_two_restarts_and_not_once_met(
     publisher.publish("case.triaged", triage_payload("c-late"), "c-late")
     publisher.publish("case.triaged", triage_payload("c-done"), "c-done")
     assert tap.wait_for(
-        lambda: verification_events(tap, "deadline.set", "c-late")
-        and verification_events(tap, "deadline.set", "c-done")
+        lambda: (
+            verification_events(tap, "deadline.set", "c-late")
+            and verification_events(tap, "deadline.set", "c-done")
+        )
     )
 
     # The awaited step happens for one case: its appraisal (consultation's
@@ -140,8 +142,10 @@ def test_rejected_case_cancels_its_resolution_clock(
     )
 
     assert tap.wait_for(
-        lambda: tap.find(key="deadline.cancelled", case_id="c-rejected")
-        and tap.find(key="deadline.met", case_id="c-rejected")
+        lambda: (
+            tap.find(key="deadline.cancelled", case_id="c-rejected")
+            and tap.find(key="deadline.met", case_id="c-rejected")
+        )
     )
     [(_, _, cancelled)] = tap.find(key="deadline.cancelled", case_id="c-rejected")
     assert cancelled["payload"]["kind"] == "resolution"

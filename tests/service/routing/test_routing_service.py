@@ -35,8 +35,10 @@ def call(container, method, *args, **kwargs):
 def assign(publisher, tap, case_id, **triage):
     publisher.publish("case.triaged", triage_payload(case_id, **triage), case_id)
     assert tap.wait_for(
-        lambda: tap.find(key="case.assigned", case_id=case_id)
-        and tap.find(key="agency.dic.case.assigned", case_id=case_id)
+        lambda: (
+            tap.find(key="case.assigned", case_id=case_id)
+            and tap.find(key="agency.dic.case.assigned", case_id=case_id)
+        )
     )
     [(_, _, event)] = tap.find(key="case.assigned", case_id=case_id)
     return event
@@ -97,8 +99,10 @@ def test_officer_adds_and_removes_an_agency_with_reasons(routing, publisher, tap
     assert "police" not in [item["agency"] for item in removed["agencies"]]
 
     assert tap.wait_for(
-        lambda: len(tap.find(key="case.assignment_changed", case_id="c-change")) == 2
-        and len(tap.find(key="agency.police.case.assignment_changed")) == 2
+        lambda: (
+            len(tap.find(key="case.assignment_changed", case_id="c-change")) == 2
+            and len(tap.find(key="agency.police.case.assignment_changed")) == 2
+        )
     )
     changes = [
         body["payload"]

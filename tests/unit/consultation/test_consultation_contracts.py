@@ -3,6 +3,7 @@ field each refusal names."""
 
 import pytest
 from marshmallow import ValidationError as SchemaError
+
 from phoihop.contracts.consultation import (
     AppraisalRequest,
     ConveneMeetingRequest,

@@ -5,11 +5,11 @@ handling plan against the real catalogue and registry."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from phoihop.agencies import shipped_registry
 from phoihop.cases import check_transition
 from phoihop.errors import Forbidden, IllegalTransition, ValidationError
 from phoihop.legal import default_catalogue
-
 from services.consultation import rules
 
 INVITED = ["police", "journalists", "propaganda", "internal_affairs"]

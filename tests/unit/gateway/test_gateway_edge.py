@@ -40,9 +40,9 @@ from services.gateway.service import GatewayService
         (ServiceUnavailable("x"), 503),
         (RuntimeError("x"), 500),
     ],
-    ids=lambda value: type(value).__name__
-    if isinstance(value, Exception)
-    else str(value),
+    ids=lambda value: (
+        type(value).__name__ if isinstance(value, Exception) else str(value)
+    ),
 )
 def test_each_domain_error_has_its_status(error, status):
     assert status_for(error) == status

@@ -1,6 +1,7 @@
 """The case state machine."""
 
 import pytest
+
 from phoihop import cases
 from phoihop.errors import IllegalTransition
 

@@ -2,6 +2,7 @@
 
 import pytest
 from marshmallow import Schema, fields
+
 from phoihop.config import load_service_config, substitute_env, validate_config
 from phoihop.errors import ConfigError
 

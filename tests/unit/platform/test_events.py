@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from marshmallow import Schema, fields
+
 from phoihop.errors import UnknownEventType, ValidationError
 from phoihop.events import EventRegistry, build_event, load_envelope
 

@@ -3,6 +3,7 @@
 import json
 
 import structlog
+
 from phoihop.logging import bind_ids, configure_logging, get_logger, mask_secrets
 
 
