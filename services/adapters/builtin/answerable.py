@@ -15,10 +15,10 @@ given in the configuration, usually as ``agencies: "dept-*"``.
 
 from phoihop.adapters import AdapterConfigError, handles
 from phoihop.agencies import DEPARTMENT, LOCALITY
-from services.adapters.builtin.common import AgencyAdapter
+from services.adapters.builtin.common import CoordinatingAdapter
 
 
-class AnswerableAgencyAdapter(AgencyAdapter):
+class AnswerableAgencyAdapter(CoordinatingAdapter):
     """Base of the department and locality adapters (Art. 7.6)."""
 
     kind = None
@@ -46,16 +46,6 @@ class AnswerableAgencyAdapter(AgencyAdapter):
     )
     def on_case(self, event):
         self.notify(event)
-
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
-
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)
 
 
 class DepartmentAdapter(AnswerableAgencyAdapter):

@@ -8,7 +8,7 @@ done when its agency is given one, through the public API with its own key.
 A real agency answers through its own officers instead.
 """
 
-from phoihop.adapters import Adapter, AdapterConfigError, idempotency_key
+from phoihop.adapters import Adapter, AdapterConfigError, handles, idempotency_key
 
 AUTO_ANSWER = "auto_answer"
 
@@ -71,3 +71,19 @@ class AgencyAdapter(Adapter):
             idempotency_key=idempotency_key(self.name, event, "result"),
         )
         self.log.info("adapter_reported_result", case_id=event.case_id)
+
+
+class CoordinatingAdapter(AgencyAdapter):
+    """An agency DIC asks for opinions and gives measures to: every
+    coordinating agency of Art. 7.2-7.7. Subclasses add the case events
+    their duties call for."""
+
+    @handles("consultation.opinion_requested")
+    def on_opinion_requested(self, event):
+        self.notify(event)
+        self.answer_opinion(event)
+
+    @handles("measure.assigned")
+    def on_measure_assigned(self, event):
+        self.notify(event)
+        self.answer_measure(event)

@@ -8,10 +8,10 @@ redacted.
 """
 
 from phoihop.adapters import handles
-from services.adapters.builtin.common import AgencyAdapter
+from services.adapters.builtin.common import CoordinatingAdapter
 
 
-class JournalistsAdapter(AgencyAdapter):
+class JournalistsAdapter(CoordinatingAdapter):
     """Hội Nhà báo thành phố (Art. 7.3)."""
 
     agency = "journalists"
@@ -29,13 +29,3 @@ class JournalistsAdapter(AgencyAdapter):
     )
     def on_case(self, event):
         self.notify(event)
-
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
-
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)

@@ -9,10 +9,10 @@ appraisal. Both are "requested" parties: they answer DIC's requests.
 """
 
 from phoihop.adapters import handles
-from services.adapters.builtin.common import AgencyAdapter
+from services.adapters.builtin.common import CoordinatingAdapter
 
 
-class PropagandaAdapter(AgencyAdapter):
+class PropagandaAdapter(CoordinatingAdapter):
     """Ban Tuyên giáo Thành ủy (Art. 7.4)."""
 
     agency = "propaganda"
@@ -31,18 +31,8 @@ class PropagandaAdapter(AgencyAdapter):
     def on_case(self, event):
         self.notify(event)
 
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
 
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)
-
-
-class InternalAffairsAdapter(AgencyAdapter):
+class InternalAffairsAdapter(CoordinatingAdapter):
     """Ban Nội chính Thành ủy (Art. 7.5)."""
 
     agency = "internal_affairs"
@@ -61,13 +51,3 @@ class InternalAffairsAdapter(AgencyAdapter):
     )
     def on_case(self, event):
         self.notify(event)
-
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
-
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)

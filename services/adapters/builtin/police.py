@@ -8,10 +8,10 @@ a violation. The registry clears the police for secret content.
 """
 
 from phoihop.adapters import handles
-from services.adapters.builtin.common import AgencyAdapter
+from services.adapters.builtin.common import CoordinatingAdapter
 
 
-class PoliceAdapter(AgencyAdapter):
+class PoliceAdapter(CoordinatingAdapter):
     """Công an thành phố (Art. 7.2)."""
 
     agency = "police"
@@ -31,13 +31,3 @@ class PoliceAdapter(AgencyAdapter):
     )
     def on_case(self, event):
         self.notify(event)
-
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
-
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)

@@ -10,10 +10,10 @@ service counts as delivered.
 """
 
 from phoihop.adapters import handles, idempotency_key
-from services.adapters.builtin.common import AgencyAdapter
+from services.adapters.builtin.common import CoordinatingAdapter
 
 
-class PressAdapter(AgencyAdapter):
+class PressAdapter(CoordinatingAdapter):
     """Base of the press agencies' adapters (Art. 7.7)."""
 
     @handles(
@@ -36,16 +36,6 @@ class PressAdapter(AgencyAdapter):
                 event.payload["statement_id"],
                 idempotency_key=idempotency_key(self.name, event, "delivery"),
             )
-
-    @handles("consultation.opinion_requested")
-    def on_opinion_requested(self, event):
-        self.notify(event)
-        self.answer_opinion(event)
-
-    @handles("measure.assigned")
-    def on_measure_assigned(self, event):
-        self.notify(event)
-        self.answer_measure(event)
 
 
 class HaiPhongNewspaperAdapter(PressAdapter):
