@@ -146,6 +146,25 @@ def _history(action, actor, **details):
     return {"at": utcnow(), "action": action, "actor": actor, **details}
 
 
+def _emit_assignment_change(tx, case, agencies, data, change, recipients, actor):
+    """``case.assignment_changed`` for an agency added or removed by an
+    officer, with a copy for each of ``recipients``."""
+    tx.emit(
+        "case.assignment_changed",
+        {
+            "agency": data["agency"],
+            "change": change,
+            "reason": data["reason"],
+            "lead": case["lead"],
+            "agencies": agencies,
+        },
+        case_id=case["_id"],
+        agencies=recipients,
+        classification=case.get("classification", "internal"),
+        actor=actor,
+    )
+
+
 def _codes(agencies):
     return [item["agency"] for item in agencies]
 
@@ -500,19 +519,8 @@ class RoutingService(ServiceBase):
                 agency=data["agency"],
                 reason=data["reason"],
             )
-            tx.emit(
-                "case.assignment_changed",
-                {
-                    "agency": data["agency"],
-                    "change": "added",
-                    "reason": data["reason"],
-                    "lead": case["lead"],
-                    "agencies": agencies,
-                },
-                case_id=case["_id"],
-                agencies=_codes(agencies),
-                classification=case.get("classification", "internal"),
-                actor=actor,
+            _emit_assignment_change(
+                tx, case, agencies, data, "added", _codes(agencies), actor
             )
 
         log.info("agency_added", case_id=case["_id"], agency=data["agency"])
@@ -547,19 +555,14 @@ class RoutingService(ServiceBase):
                 reason=data["reason"],
             )
             # The removed agency gets its copy too: it must learn it is out.
-            tx.emit(
-                "case.assignment_changed",
-                {
-                    "agency": data["agency"],
-                    "change": "removed",
-                    "reason": data["reason"],
-                    "lead": case["lead"],
-                    "agencies": agencies,
-                },
-                case_id=case["_id"],
-                agencies=[*_codes(agencies), data["agency"]],
-                classification=case.get("classification", "internal"),
-                actor=actor,
+            _emit_assignment_change(
+                tx,
+                case,
+                agencies,
+                data,
+                "removed",
+                [*_codes(agencies), data["agency"]],
+                actor,
             )
 
         log.info("agency_removed", case_id=case["_id"], agency=data["agency"])
