@@ -159,7 +159,9 @@ class FaultStack:
         if name == self.remote:
             self.wait_remote_consuming()
         elif name == "adapters":
-            self.wait_adapters_connected()
+            # The new host waits for the killed one's leases to run out; on
+            # a loaded two-core machine that has taken over a minute.
+            self.wait_adapters_connected(timeout=180)
 
     def cpu(self):
         """CPU seconds used so far by the services and by the database
@@ -278,6 +280,9 @@ def assert_invariants(counts, generator):
     }
 
 
+# One stack for the run: its processes read the run's service and adapter
+# queues until the run ends, which is why the fault tests run last
+# (``testpaths`` in pyproject.toml).
 @pytest.fixture(scope="session")
 def fault_stack(test_env, tmp_path_factory):
     workdir = Path(tmp_path_factory.mktemp("fault-stack"))

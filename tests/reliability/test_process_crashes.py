@@ -25,7 +25,7 @@ VICTIMS = (
 )
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_reports_and_deliveries_survive_kill_9_of_every_process(fault_stack, since):
     corpus = Corpus.build("k9", REPORTS)
     load = fault_stack.load(corpus).start()

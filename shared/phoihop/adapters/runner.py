@@ -45,7 +45,7 @@ from phoihop.adapters.adapter import DELIVERED, Attempt
 from phoihop.adapters.envelopes import adapter_event, is_envelope_shaped
 from phoihop.adapters.errors import DeliveryRefused
 from phoihop.adapters.lanes import LaneScheduler
-from phoihop.adapters.ledger import DEAD, IGNORED, PENDING
+from phoihop.adapters.ledger import DEAD, IGNORED, PENDING, lane_of
 from phoihop.adapters.topology import (
     dead_letter_exchange_name,
     dead_letter_queue_name,
@@ -241,6 +241,9 @@ class AdapterRunner:
         self._holds = {}
         self._holds_lock = threading.Lock()
         self._finished = queue.Queue()
+        # Event ids delivered and handed to the ledger writer, not yet
+        # recorded: still pending in the ledger, but not to be delivered again.
+        self._unrecorded = set()
         self._breaker_lock = threading.Lock()
         self._failed_lanes = set()
         self._open_until = 0.0
@@ -512,7 +515,7 @@ class AdapterRunner:
         for (body, _, _, _), item in zip(batch, items, strict=True):
             if item is None:
                 self.duplicates += 1
-                seen.append(body.get("id"))
+                seen.append(body)
                 continue
             self.scheduler.add(item.lane, item)
         if seen:
@@ -520,15 +523,25 @@ class AdapterRunner:
         for *_, message in batch:
             message.ack()
 
-    def _recover(self, event_ids):
+    def _recover(self, envelopes):
         """Schedule the redelivered events that the ledger holds as pending
         but no lane does: recorded just before a connection or the ledger
         failed, their first copy never reached a worker."""
-        for item in self.ledger.pending_among(self.name, event_ids):
-            if not self.scheduler.contains(item.lane, item.event_id):
-                item.recovered = True
-                self.scheduler.add(item.lane, item)
-                self.log.info("adapter_delivery_recovered", event_id=item.event_id)
+        # A delivery in progress is in its lane until it is handed to the
+        # ledger writer, and unrecorded from then until written: looked at
+        # in that order, before the ledger, it is never taken for an orphan.
+        orphans = [
+            envelope["id"]
+            for envelope in envelopes
+            if not self.scheduler.contains(lane_of(envelope), envelope["id"])
+            and envelope["id"] not in self._unrecorded
+        ]
+        if not orphans:
+            return
+        for item in self.ledger.pending_among(self.name, orphans):
+            item.recovered = True
+            self.scheduler.add(item.lane, item)
+            self.log.info("adapter_delivery_recovered", event_id=item.event_id)
 
     # Delivering ----------------------------------------------------------
 
@@ -733,6 +746,7 @@ class AdapterRunner:
         events once and in order, as it does for a crash just after any
         delivery.
         """
+        self._unrecorded.add(item.event_id)
         self._finished.put((item, state, receipts, receipt_event))
 
     def _record_finished(self):
@@ -765,6 +779,8 @@ class AdapterRunner:
                 time.sleep(min(0.5 * 2**failures, 10))
                 continue
             failures = 0
+            for item, *_ in waiting:
+                self._unrecorded.discard(item.event_id)
             waiting = []
 
     def _receipt(self, item, event):
