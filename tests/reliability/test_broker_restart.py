@@ -14,7 +14,7 @@ anywhere.
 import time
 
 import pytest
-from conftest import Corpus, assert_invariants, rabbitmqctl
+from faults import Corpus, assert_invariants, rabbitmqctl
 
 REPORTS = 500
 BROKER_AWAY_SECONDS = 5

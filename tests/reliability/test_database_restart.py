@@ -9,7 +9,7 @@ data) the counts of the crash test must hold.
 import time
 
 import pytest
-from conftest import Corpus, assert_invariants
+from faults import Corpus, assert_invariants
 
 REPORTS = 500
 

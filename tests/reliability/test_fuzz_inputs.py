@@ -20,7 +20,7 @@ import json
 import pytest
 import requests
 import schemathesis
-from conftest import PEPPER
+from faults import PEPPER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable

@@ -17,7 +17,7 @@ import copy
 import uuid
 
 import pytest
-from conftest import Corpus, assert_invariants
+from faults import Corpus, assert_invariants
 from kombu import Connection
 from poison import (
     bound_type,

@@ -10,7 +10,7 @@ message is left in any queue, dead-letter queues included.
 import time
 
 import pytest
-from conftest import Corpus, assert_invariants
+from faults import Corpus, assert_invariants
 
 REPORTS = 2000
 VICTIMS = (
