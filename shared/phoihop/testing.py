@@ -241,14 +241,37 @@ def purge_subscriber_queues(amqp_uri, service_cls):
     virtual host is touched: on a shared one they may be a running stack's.
     """
     vhost = unquote(urlparse(amqp_uri).path.lstrip("/"))
-    if not vhost.startswith(VHOST_PREFIX):
-        return
+    if vhost.startswith(VHOST_PREFIX):
+        purge_queues(amqp_uri, subscriber_queues(service_cls))
+
+
+def run_queues(amqp_uri):
+    """The names of the queues on a test run's own virtual host ([] when
+    the host is not a test run's, or ``rabbitmqctl`` is not at hand)."""
+    vhost = unquote(urlparse(amqp_uri).path.lstrip("/"))
+    ctl = shutil.which("rabbitmqctl")
+    if not vhost.startswith(VHOST_PREFIX) or ctl is None:
+        return []
+    listed = subprocess.run(
+        [ctl, "list_queues", "-p", vhost, "name", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+
+
+def purge_queues(amqp_uri, names, delete=False):
+    """Empty (or delete) the named queues; one that is gone is skipped."""
     with Connection(amqp_uri) as connection:
-        for name in subscriber_queues(service_cls):
+        for name in names:
             channel = connection.channel()
             try:
-                channel.queue_purge(name)
+                if delete:
+                    channel.queue_delete(name)
+                else:
+                    channel.queue_purge(name)
             except ChannelError:
-                pass  # not declared yet: nothing to purge
+                pass  # deleted meanwhile: nothing to empty
             finally:
                 channel.close()

@@ -34,6 +34,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from phoihop.adapters.topology import declare_remote_queue, remote_queue_name
 from phoihop.auth import CredentialStore
+from phoihop.testing import purge_queues, run_queues
 from phoihop.testing_stack import ServiceStack, process_cpu_seconds, wait_until
 
 PEPPER = "reliability-pepper-not-a-secret"
@@ -285,6 +286,10 @@ def assert_invariants(counts, generator):
 # (``testpaths`` in pyproject.toml).
 @pytest.fixture(scope="session")
 def fault_stack(test_env, tmp_path_factory):
+    # The tests count every message left on the run's vhost: the queues of
+    # the earlier test layers (their listeners, the services' queues) go
+    # first, so that what is counted is this stack's.
+    purge_queues(test_env.amqp_uri, run_queues(test_env.amqp_uri), delete=True)
     workdir = Path(tmp_path_factory.mktemp("fault-stack"))
     stack = ServiceStack(
         test_env,
