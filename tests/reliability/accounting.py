@@ -46,6 +46,7 @@ class Cases:
     doubled: list = field(default_factory=list)
     split_groups: list = field(default_factory=list)
     shared_cases: list = field(default_factory=list)
+    case_ids: list = field(default_factory=list)
 
 
 def outbox_records(stack, since):
@@ -153,6 +154,7 @@ def count_cases(stack, corpus, outcomes):
         case for case, groups in groups_of_case.items() if len(groups) > 1
     )
     result.found = len(groups_of_case)
+    result.case_ids = sorted(groups_of_case)
     return result
 
 

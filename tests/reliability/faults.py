@@ -34,6 +34,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from phoihop.adapters.topology import declare_remote_queue, remote_queue_name
 from phoihop.auth import CredentialStore
+from phoihop.errors import NotFound
 from phoihop.testing import purge_queues, run_queues
 from phoihop.testing_stack import ServiceStack, process_cpu_seconds, wait_until
 
@@ -197,6 +198,17 @@ class FaultStack:
             self.api_key,
             concurrency=concurrency,
         )
+
+    def missing_from_board(self, case_ids):
+        """The cases of ``case_ids`` that reporting's case board lacks."""
+        missing = []
+        with self.rpc() as rpc:
+            for case_id in case_ids:
+                try:
+                    rpc.reporting.get_case(case_id)
+                except NotFound:
+                    missing.append(case_id)
+        return missing
 
     def board_total(self):
         with self.rpc() as rpc:
