@@ -52,7 +52,7 @@ from _harness import (
 )
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
-from nameko.exceptions import RpcConnectionError, UnknownService
+from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 from pymongo import UpdateOne
 from rich.progress import (
@@ -655,7 +655,7 @@ def measure_size(stack, env, seeder, size, repeat):
 
 # What a broker restarted under the benchmark (the machine's RabbitMQ is
 # shared) looks like to it.
-BROKER_LOST = (OSError, AMQPError, OperationalError, RpcConnectionError, UnknownService)
+BROKER_LOST = (OSError, AMQPError, OperationalError, RpcTimeout, UnknownService)
 
 
 def measure_with_retries(stack, env, seeder, size, repeat, attempts=3):
