@@ -220,31 +220,6 @@ def _initiate_replica_set(uri, host, port):
     client.close()
 
 
-def subscriber_queues(service_cls):
-    """The queues of a service's event subscribers (``<service>.<method>``)."""
-    from phoihop.bus import EventSubscriber
-
-    names = []
-    for attribute, member in vars(service_cls).items():
-        entrypoints = getattr(member, "nameko_entrypoints", ())
-        if any(isinstance(e, EventSubscriber) for e in entrypoints):
-            names.append(f"{service_cls.name}.{attribute}")
-    return names
-
-
-def purge_subscriber_queues(amqp_uri, service_cls):
-    """Empty the subscriber queues a service left on a test run's vhost.
-
-    The queues are durable and stay bound after their container stops, so
-    they collect every matching event the later tests publish; a new
-    container would first work through that backlog. Only the run's own
-    virtual host is touched: on a shared one they may be a running stack's.
-    """
-    vhost = unquote(urlparse(amqp_uri).path.lstrip("/"))
-    if vhost.startswith(VHOST_PREFIX):
-        purge_queues(amqp_uri, subscriber_queues(service_cls))
-
-
 def run_queues(amqp_uri):
     """The names of the queues on a test run's own virtual host ([] when
     the host is not a test run's, or ``rabbitmqctl`` is not at hand)."""

@@ -52,7 +52,8 @@ def edxml_package(
    </edXML:TraceHeaderList>
   </edXML:edXMLHeader>
   <edXML:edXMLBody><edXML:edXMLManifest><edXML:Reference>
-   <edXML:ContentId>cid:scan1</edXML:ContentId><edXML:ContentType>application/pdf</edXML:ContentType>
+   <edXML:ContentId>cid:scan1</edXML:ContentId>
+   <edXML:ContentType>application/pdf</edXML:ContentType>
    <edXML:AttachmentName>scan.pdf</edXML:AttachmentName></edXML:Reference>
   </edXML:edXMLManifest></edXML:edXMLBody>
  </edXML:edXMLEnvelope>

@@ -14,8 +14,7 @@ from press_support import SPOKESPERSONS
 from phoihop.agencies import DEFAULT_PATH
 from phoihop.config import exchange_name
 from phoihop.events import build_event
-from phoihop.testing import purge_subscriber_queues
-from services.press.service import PressService
+from phoihop.testing import purge_queues, run_queues
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +47,8 @@ def press_config(service_config, registry_file):
     # Events other tests published since the last press test wait in the
     # service's queues; the clocks of these tests are too short to wait
     # behind them.
-    purge_subscriber_queues(service_config["AMQP_URI"], PressService)
+    uri = service_config["AMQP_URI"]
+    purge_queues(uri, [q for q in run_queues(uri) if q.startswith("press.")])
 
     def make(duration="1h", reminders=(30,)):
         return {
