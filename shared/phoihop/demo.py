@@ -146,11 +146,17 @@ class SampleFeeder:
         self.actor = actor
         self.outcomes = Counter()
         self.by_source = {}
+        # Inputs taken from each source: files, rows or messages.
+        self.inputs = Counter()
+        self.not_sent = {}
         self.case_ids = {}
 
-    def _count(self, source, result):
+    def _count(self, source, result, inputs=1):
         summary = result.get("summary", {})
-        self.by_source[source] = summary
+        self.inputs[source] += inputs
+        previous = Counter(self.by_source.get(source, {}))
+        previous.update(summary)
+        self.by_source[source] = dict(previous)
         for key in ("opened", "attached", "duplicate", "quarantined", "proposed"):
             self.outcomes[key] += summary.get(key, 0)
         return result
@@ -185,7 +191,7 @@ class SampleFeeder:
             )
             totals.update(result["summary"])
             progress.advance(task, len(chunk))
-        self._count(relative, {"summary": dict(totals)})
+        self._count(relative, {"summary": dict(totals)}, inputs=len(rows))
 
     def feed_each(self, progress, pattern, channel, binary=False, json_input=False):
         import json
@@ -213,7 +219,11 @@ class SampleFeeder:
     def feed_sms(self, progress, relative, limit):
         from services.intake.channels import batch
 
-        rows = list(batch.read_csv((self.samples / relative).read_bytes()))[:limit]
+        every_row = list(batch.read_csv((self.samples / relative).read_bytes()))
+        rows = every_row[:limit]
+        # The rest of the file is left out on purpose (--sms-limit); the
+        # summary says how many.
+        self.not_sent[relative] = len(every_row) - len(rows)
         task = progress.add_task(
             t("Kênh SMS (ViHOS)", "SMS channel (ViHOS)"), total=len(rows)
         )
@@ -228,7 +238,7 @@ class SampleFeeder:
             result = self.rpc.intake.submit_input("sms", payload, self.actor)
             totals.update(result["summary"])
             progress.advance(task)
-        self._count(relative, {"summary": dict(totals)})
+        self._count(relative, {"summary": dict(totals)}, inputs=len(rows))
 
 
 def _batch_item(row):
@@ -658,6 +668,48 @@ def triage_suggested(rpc, console, progress, limit=2000):
                 console.print(f"[yellow]{case_id}[/]: {exc}")
             progress.advance(task)
     return confirmed
+
+
+def agency_backlog(rpc, amqp_uri):
+    """Events the agencies' adapters still have to deliver: waiting in
+    their queues, or taken and not yet delivered."""
+    from kombu import Connection
+
+    adapters = rpc.adapters.list_adapters()
+    waiting = 0
+    with Connection(amqp_uri, connect_timeout=10) as connection:
+        for adapter in adapters:
+            for queue in (adapter.get("queue"), adapter.get("remote_queue")):
+                if not queue:
+                    continue
+                channel = connection.channel()
+                try:
+                    waiting += channel.queue_declare(queue, passive=True)[1]
+                finally:
+                    channel.close()
+    taken = sum(adapter.get("backlog") or 0 for adapter in adapters)
+    return waiting + taken
+
+
+def wait_for_agencies(rpc, amqp_uri, progress, timeout=900):
+    """Wait until the adapters have delivered what the intake of the
+    samples gave them, so that the scenario's requests to the agencies
+    are not queued behind hundreds of notices. Returns what is left."""
+    task = progress.add_task(
+        t("Các cơ quan nhận thông báo", "Agencies receiving notices"), total=None
+    )
+    deadline = time.monotonic() + timeout
+    highest, quiet = 0, 0
+    while time.monotonic() < deadline:
+        left = agency_backlog(rpc, amqp_uri)
+        highest = max(highest, left)
+        progress.update(task, total=highest, completed=highest - left)
+        # Routing may still be assigning: wait for a few empty looks.
+        quiet = quiet + 1 if left == 0 else 0
+        if quiet >= 3:
+            return 0
+        time.sleep(1)
+    return left
 
 
 def settle(rpc, seconds=30):

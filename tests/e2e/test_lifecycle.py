@@ -8,12 +8,22 @@ with the officer's playbook, as the demo does, and checks what the agencies
 and the press received.
 """
 
+import io
 import json
+from collections import Counter
 
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
+from rich.console import Console
 
-from phoihop.demo import Scenario, provision_credentials
+from phoihop.cli.demo import summary_tables
+from phoihop.demo import (
+    SAMPLES,
+    SampleFeeder,
+    Scenario,
+    build_progress,
+    provision_credentials,
+)
 from phoihop.playbook import wait_until
 from phoihop.testing_stack import ServiceStack
 
@@ -155,3 +165,31 @@ def test_removal_proposal_goes_to_the_ministry(stack, rpc, scenario):
         lambda: "case.escalated" in delivered_types(stack, "ministry", case.case_id),
         60,
     )
+
+
+def test_demo_summary_accounts_for_every_sample_email(stack, rpc, scenario):
+    # The demo ends with these tables; they read the services' real answers.
+    feeder = SampleFeeder(rpc, console=None)
+    progress = build_progress(Console(file=io.StringIO()))
+    feeder.feed_each(progress, "email/*.eml", "email", binary=True)
+    emails = sorted(SAMPLES.glob("email/*.eml"))
+    walk(scenario, "criticism")
+
+    console = Console(file=io.StringIO(), width=240, record=True)
+    for table in summary_tables(rpc, feeder, scenario.walks):
+        console.print(table)
+    text = console.export_text()
+
+    assert len(emails) == sum(feeder.inputs.values())
+    taken = Counter()
+    for outcomes in feeder.by_source.values():
+        taken.update(outcomes)
+    # Each email became a report or was quarantined with its reason.
+    outcomes = ("opened", "attached", "duplicate", "quarantined")
+    assert sum(taken[key] for key in outcomes) == len(emails)
+    assert "Sở Thông tin và Truyền thông (Thanh tra Sở)" in text
+    # The rejected case, by its Vietnamese state, in the scenario table.
+    assert "Không vi phạm" in text
+    assert "Thông tin ban đầu (2 giờ)" in text
+    for path in emails:
+        assert str(path.relative_to(SAMPLES)) in text

@@ -11,6 +11,7 @@ from phoihop import stack as local_stack
 from phoihop.cli import EXIT_FAILED
 from phoihop.cli.dev import require_rabbitmq
 from phoihop.i18n import t
+from services.reporting import labels
 
 console = Console()
 
@@ -74,7 +75,21 @@ def demo(sms_limit, keep):
             )
             scenario.triage_suggested(rpc, console, progress)
             console.print(
-                t("5. Các vụ việc đi hết quy trình", "5. Cases walked to their end")
+                t(
+                    "5. Chờ các cơ quan nhận hết thông báo",
+                    "5. Waiting for the agencies to receive every notice",
+                )
+            )
+            left = scenario.wait_for_agencies(rpc, stack.amqp_uri, progress)
+            if left:
+                console.print(
+                    t(
+                        f"[yellow]Còn {left:,} thông báo chưa chuyển; tiếp tục.[/]",
+                        f"[yellow]{left:,} notices still undelivered; going on.[/]",
+                    )
+                )
+            console.print(
+                t("6. Các vụ việc đi hết quy trình", "6. Cases walked to their end")
             )
             walk = scenario.Scenario(rpc, console)
             walk.run(progress)
@@ -100,63 +115,168 @@ def demo(sms_limit, keep):
 
 
 def print_summary(rpc, feeder, walk):
+    for table in summary_tables(rpc, feeder, walk.walks):
+        console.print(table)
+    for source, count in sorted(feeder.not_sent.items()):
+        if count:
+            console.print(
+                t(
+                    f"{source}: {count:,} dòng không gửi (--sms-limit).",
+                    f"{source}: {count:,} rows not sent (--sms-limit).",
+                )
+            )
+
+
+def summary_tables(rpc, feeder, walks):
+    """The tables the demo ends with, in the order they are printed:
+    what happened to the cases, the deadlines, every sample input, the
+    quarantined inputs with their reasons, and the scenario's cases."""
     summary = rpc.reporting.board_summary()
+    compliance = rpc.reporting.deadline_compliance("month")
+    quarantine = rpc.intake.list_quarantine(limit=100)
+    return [
+        _states_table(summary),
+        _agencies_table(summary),
+        _deadlines_table(compliance),
+        _intake_table(feeder),
+        _quarantine_table(quarantine),
+        _scenario_table(walks),
+    ]
+
+
+def _states_table(summary):
     table = Table(title=t("Vụ việc theo trạng thái", "Cases by state"))
     table.add_column(t("Trạng thái", "State"))
     table.add_column(t("Số vụ", "Cases"), justify="right")
-    for state, count in sorted((summary.get("by_state") or {}).items()):
-        table.add_row(state, str(count))
-    console.print(table)
+    by_state = summary.get("by_state") or {}
+    for state, count in sorted(by_state.items(), key=lambda item: -item[1]):
+        table.add_row(labels.state(state), f"{count:,}")
+    table.add_row(t("Tổng cộng", "Total"), f"{summary.get('total', 0):,}")
+    return table
 
+
+def _agencies_table(summary):
     table = Table(title=t("Vụ việc theo cơ quan", "Cases by agency"))
-    table.add_column(t("Cơ quan", "Agency"))
-    table.add_column(t("Số vụ", "Cases"), justify="right")
-    for agency, count in sorted(
-        (summary.get("by_agency") or {}).items(), key=lambda item: -item[1]
+    for heading, english in (
+        ("Cơ quan", "Agency"),
+        ("Số vụ", "Cases"),
+        ("Đang xử lý", "Open"),
+        ("Chủ trì", "Lead"),
+        ("Phối hợp", "Coordinating"),
     ):
-        table.add_row(agency, str(count))
-    console.print(table)
-
-    compliance = rpc.reporting.deadline_compliance("month")
-    console.print(
-        t("Thời hạn: ", "Deadlines: ") + str(compliance.get("totals", compliance))
-    )
-
-    quarantine = rpc.intake.list_quarantine(limit=100)
-    table = Table(title=t("Đầu vào bị cách ly", "Quarantined inputs"))
-    table.add_column(t("Kênh", "Channel"))
-    table.add_column(t("Lý do", "Reason"))
-    for item in quarantine:
-        table.add_row(item.get("channel", ""), str(item.get("reason", ""))[:120])
-    console.print(table)
-
-    table = Table(title=t("Tiếp nhận theo nguồn", "Intake by source"))
-    for column in (
-        "source",
-        "opened",
-        "attached",
-        "duplicate",
-        "quarantined",
-        "proposed",
-    ):
-        table.add_column(column, justify="right" if column != "source" else "left")
-    for source, counts in feeder.by_source.items():
-        counts = Counter(counts)
+        table.add_column(
+            t(heading, english), justify="left" if english == "Agency" else "right"
+        )
+    by_agency = summary.get("by_agency") or {}
+    for code, counts in sorted(by_agency.items(), key=lambda item: -item[1]["cases"]):
         table.add_row(
-            source,
+            labels.agency(code),
+            f"{counts['cases']:,}",
+            f"{counts['open']:,}",
+            f"{counts['open_lead']:,}",
+            f"{counts['open_coordinating']:,}",
+        )
+    return table
+
+
+def _deadlines_table(compliance):
+    table = Table(title=t("Thời hạn trong tháng", "Deadlines this month"))
+    table.add_column(t("Loại thời hạn", "Deadline"))
+    for heading, english in (
+        ("Đến hạn", "Due"),
+        ("Đúng hạn", "On time"),
+        ("Trễ hạn", "Late"),
+        ("Bỏ lỡ", "Missed"),
+        ("Chưa đến hạn", "Pending"),
+    ):
+        table.add_column(t(heading, english), justify="right")
+
+    def row(label, counts):
+        table.add_row(
+            label,
             *(
-                str(counts[k])
-                for k in ("opened", "attached", "duplicate", "quarantined", "proposed")
+                f"{counts.get(key, 0):,}"
+                for key in ("due", "on_time", "late", "missed", "pending")
             ),
         )
-    console.print(table)
 
+    for kind, counts in (compliance.get("by_kind") or {}).items():
+        row(labels.deadline_kind(kind), counts)
+    initial = (compliance.get("initial_info") or {}).get("total") or {}
+    # Art. 7.6.d: initial information to the press within 2 hours.
+    row(t("Thông tin ban đầu (2 giờ)", "Initial information (2 hours)"), initial)
+    row(t("Tổng cộng", "Total"), compliance.get("total") or {})
+    return table
+
+
+INTAKE_OUTCOMES = (
+    ("opened", "Vụ mới", "New case"),
+    ("attached", "Gộp vào vụ có sẵn", "Joined a case"),
+    ("duplicate", "Trùng lặp", "Duplicate"),
+    ("quarantined", "Cách ly", "Quarantined"),
+    ("proposed", "Đề xuất gộp", "Merge proposed"),
+)
+
+
+def _intake_table(feeder):
+    """Every sample input: how many were taken from each source and what
+    became of the reports they gave."""
+    table = Table(title=t("Dữ liệu mẫu đã tiếp nhận", "Sample inputs taken in"))
+    table.add_column(t("Nguồn", "Source"))
+    table.add_column(t("Đầu vào", "Inputs"), justify="right")
+    for _, heading, english in INTAKE_OUTCOMES:
+        table.add_column(t(heading, english), justify="right")
+    totals = Counter()
+    for source, outcomes in feeder.by_source.items():
+        counts = Counter(outcomes)
+        inputs = feeder.inputs.get(source, 0)
+        totals["inputs"] += inputs
+        totals.update({key: counts[key] for key, _, _ in INTAKE_OUTCOMES})
+        table.add_row(
+            source,
+            f"{inputs:,}",
+            *(f"{counts[key]:,}" for key, _, _ in INTAKE_OUTCOMES),
+        )
+    table.add_row(
+        t("Tổng cộng", "Total"),
+        f"{totals['inputs']:,}",
+        *(f"{totals[key]:,}" for key, _, _ in INTAKE_OUTCOMES),
+    )
+    return table
+
+
+def _quarantine_table(entries):
+    table = Table(title=t("Đầu vào bị cách ly", "Quarantined inputs"))
+    table.add_column(t("Kênh", "Channel"))
+    table.add_column(t("Trường", "Field"))
+    table.add_column(t("Lý do", "Reason"))
+    for entry in entries:
+        fields = entry.get("fields") or {}
+        table.add_row(
+            labels.channel(entry.get("channel")),
+            ", ".join(sorted(fields)) or "-",
+            str(entry.get("reason", ""))[:160],
+        )
+    return table
+
+
+def _scenario_table(walks):
     table = Table(title=t("Các vụ việc mẫu", "Scenario cases"))
-    for column in ("scenario", "case", "state", "steps"):
-        table.add_column(column)
-    for item in walk.walks:
-        table.add_row(item.scenario, item.case_id, item.state, "; ".join(item.steps))
-    console.print(table)
+    for heading, english in (
+        ("Loại vụ việc", "Kind"),
+        ("Mã vụ việc", "Case"),
+        ("Trạng thái", "State"),
+        ("Các bước", "Steps"),
+    ):
+        table.add_column(t(heading, english))
+    for item in walks:
+        table.add_row(
+            item.scenario,
+            item.case_id,
+            labels.state(item.state) if item.state else "-",
+            "; ".join(item.steps),
+        )
+    return table
 
 
 commands = (demo,)
