@@ -675,7 +675,7 @@ def agency_backlog(rpc, amqp_uri):
     their queues, or taken and not yet delivered."""
     from kombu import Connection
 
-    adapters = rpc.adapters.list_adapters()
+    adapters = rpc.adapters.list_adapters()["adapters"]
     waiting = 0
     with Connection(amqp_uri, connect_timeout=10) as connection:
         for adapter in adapters:

@@ -23,6 +23,7 @@ from phoihop.demo import (
     Scenario,
     build_progress,
     provision_credentials,
+    wait_for_agencies,
 )
 from phoihop.playbook import wait_until
 from phoihop.testing_stack import ServiceStack
@@ -173,6 +174,8 @@ def test_demo_summary_accounts_for_every_sample_email(stack, rpc, scenario):
     progress = build_progress(Console(file=io.StringIO()))
     feeder.feed_each(progress, "email/*.eml", "email", binary=True)
     emails = sorted(SAMPLES.glob("email/*.eml"))
+    # As the demo does before it walks its cases.
+    assert wait_for_agencies(rpc, stack.test_env.amqp_uri, progress, 120) == 0
     walk(scenario, "criticism")
 
     console = Console(file=io.StringIO(), width=240, record=True)
