@@ -40,6 +40,18 @@ class RateLimited(PhoihopError):
         self.retry_after = max(1, int(retry_after + 0.999))
 
 
+class BoardBehind(ServiceUnavailable):
+    """Raised when a case exists (routing has it) but the case board has
+    not logged it yet: the board is fed by events and may run seconds
+    behind under load. The caller retries after ``retry_after``."""
+
+    code = "board_behind"
+
+    def __init__(self, message, fields=None, retry_after=2):
+        super().__init__(message, fields)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(PhoihopError):
     """Raised when a request body is larger than the gateway accepts."""
 
@@ -134,7 +146,7 @@ def error_response(exc):
     else:
         body = error_body("internal_error", "the gateway failed; see its log")
     headers = {}
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | BoardBehind):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="phoihop"'

@@ -38,7 +38,7 @@ from phoihop.errors import Forbidden, NotFound, ServiceUnavailable, ValidationEr
 from phoihop.service import ServiceBase
 from services.gateway import schemas as s
 from services.gateway.dashboard import open_event_stream
-from services.gateway.errors import json_dumps
+from services.gateway.errors import BoardBehind, json_dumps
 from services.gateway.http import SESSION_COOKIE, Gatekeeper, api
 from services.gateway.openapi import build_openapi, render_docs_page
 from services.gateway.rpc import ServiceRpc
@@ -89,6 +89,14 @@ def _items(result):
     return {"items": [] if result is None else [result]}
 
 
+def _assigned_agencies(assignment):
+    """The lead and agencies of routing's assignment, in the board's keys."""
+    return {
+        "lead": assignment.get("lead"),
+        "agencies": assignment.get("agencies") or [],
+    }
+
+
 class GatewayService(ServiceBase):
     name = "gateway"
     settings = Config(GatewaySettings)
@@ -103,18 +111,49 @@ class GatewayService(ServiceBase):
     # --- helpers ---
 
     def _case(self, caller, action, case_id):
-        """The case as the board shows it, once the caller may act on it."""
+        """The case as the board shows it, once the caller may act on it.
+
+        The board is built from the event log and can run seconds behind
+        the services under load, while an agency acts on its own copy of
+        an event as soon as it arrives. Where the board does not know the
+        case, or not yet the caller's assignment, routing (which owns the
+        assignments) decides: an unknown case is 404, a case the board has
+        not logged yet is 503 with Retry-After, an assignment the board
+        has not caught up with is allowed.
+        """
         # The board shows classified events' text only when asked to; a
         # caller cleared for classified content asks, and redact() then
         # judges each event by its own level against the caller's clearance.
-        case = self.reporting.get_case(
-            case_id, include_classified=is_cleared(caller.clearance, "confidential")
-        )
+        try:
+            case = self.reporting.get_case(
+                case_id,
+                include_classified=is_cleared(caller.clearance, "confidential"),
+            )
+        except NotFound:
+            case = None
         if not isinstance(case, dict):
-            raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
+            if self._assignment(case_id) is None:
+                raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
+            raise BoardBehind(
+                f"case {case_id} is not on the case board yet; retry",
+                {"case_id": "assigned, not yet logged by the case board"},
+            )
         case.setdefault("case_id", case_id)
-        check_case(caller, action, case)
+        try:
+            check_case(caller, action, case)
+        except Forbidden:
+            assignment = self._assignment(case_id)
+            if assignment is None:
+                raise
+            check_case(caller, action, {**case, **_assigned_agencies(assignment)})
         return case
+
+    def _assignment(self, case_id):
+        """Routing's assignment of the case, or None when it has none."""
+        try:
+            return self.routing.get_assignments(case_id)
+        except NotFound:
+            return None
 
     def _case_of(self, caller, action, record, kind):
         case_id = record.get("case_id") if isinstance(record, dict) else None

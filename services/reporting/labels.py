@@ -58,18 +58,15 @@ ESCALATION_OUTCOMES = {
     "removal_refused": "Không chấp thuận gỡ bỏ",
 }
 
+# The deadline kinds the services start (routing, consultation, press).
 DEADLINE_KINDS = {
-    "initial_info": "Cung cấp thông tin ban đầu (2 giờ, Điều 7.6.d)",
-    "triage": "Phân loại",
-    "assignment": "Phân công",
-    "verification": "Kiểm tra, xác minh",
-    "opinion": "Góp ý bằng văn bản",
-    "consultation": "Lấy ý kiến",
-    "appraisal": "Thẩm định",
-    "decision": "Quyết định xử lý",
+    "verification": "Kiểm tra, xác minh (Điều 7.1.c)",
+    "resolution": "Xử lý dứt điểm vụ việc",
+    "escalation_answer": "Trả lời báo cáo vượt thẩm quyền",
+    "written_round": "Lấy ý kiến bằng văn bản (Điều 5.2.b)",
+    "written_opinion": "Gửi ý kiến bằng văn bản",
     "measure": "Thực hiện biện pháp",
-    "escalation": "Trả lời báo cáo vượt thẩm quyền",
-    "statement": "Thông cáo báo chí",
+    "initial_info": "Cung cấp thông tin ban đầu (2 giờ, Điều 7.6.d)",
 }
 
 STATEMENT_KINDS = {

@@ -210,7 +210,7 @@ class SampleFeeder:
             result = self.rpc.intake.submit_input(
                 channel, data, self.actor, encoding=encoding
             )
-            self._count(str(path.relative_to(self.samples)), result)
+            self._count(pattern, result)
             for item in result["results"]:
                 if item.get("case_id"):
                     self.case_ids[path.stem] = item["case_id"]
@@ -326,6 +326,26 @@ TYPED_REPORTS = {
 }
 
 
+def _tally_note(tally):
+    return t(
+        f"kết thúc lấy ý kiến: {tally.get('agree', 0)} đồng ý, "
+        f"{tally.get('disagree', 0)} không đồng ý, {tally.get('abstain', 0)} "
+        f"không có ý kiến, {tally.get('missing', 0)} chưa trả lời",
+        f"round closed: {tally}",
+    )
+
+
+# The kinds of case the scenario walks, as the summary names them.
+SCENARIO_KINDS = {
+    "scam": ("Lừa đảo giả danh công an", "Scam"),
+    "incident": ("Tin sai về sự cố địa phương", "False news about an incident"),
+    "secret": ("Lộ bí mật nhà nước", "State secrets"),
+    "criticism": ("Ý kiến phản biện (Điều 4.2)", "Criticism (Art. 4.2)"),
+    "escalation": ("Báo cáo UBND thành phố", "Escalation to the city"),
+    "ministry": ("Đề nghị Bộ gỡ bỏ", "Removal proposal to the Ministry"),
+}
+
+
 class Scenario:
     """Walks the typed cases, one kind of case each, to their end."""
 
@@ -360,7 +380,7 @@ class Scenario:
             try:
                 walk_case(walk)
             except Exception as exc:  # noqa: BLE001 - reported in the summary
-                walk.note(f"error: {exc}")
+                walk.note(t(f"lỗi: {exc}", f"error: {exc}"))
                 self.console.print(
                     t(
                         f"[red]Vụ việc {kind} dừng lại:[/] {exc}",
@@ -371,19 +391,19 @@ class Scenario:
 
     def _verify_in_writing(self, walk, invited, question):
         found = self.playbook.written_round(walk.case_id, invited, question)
-        walk.note(f"round closed: {found.get('tally')}")
+        walk.note(_tally_note(found.get("tally") or {}))
 
     def _finish(self, walk, measures):
         playbook = self.playbook
         decision = playbook.decide(
             walk.case_id, measures, "Kế hoạch xử lý theo kết luận thẩm định"
         )
-        walk.note("decided")
+        walk.note(t("đã quyết định xử lý", "decided"))
         # The other agencies' adapters report their own measures; DIC's
         # officer reports DIC's (Art. 7.6.c).
         playbook.report_own_results(walk.case_id, decision)
         playbook.wait_state(walk.case_id, "resolved")
-        walk.note("resolved")
+        walk.note(t("đã xử lý xong", "resolved"))
         playbook.close(walk.case_id)
         walk.state = "closed"
 
@@ -500,7 +520,12 @@ class Scenario:
         statement_id = draft["statement_id"]
         self.rpc.press.approve_statement(statement_id, speaker)
         self.rpc.press.distribute_statement(statement_id, speaker)
-        walk.note(f"initial information given by {agency}")
+        walk.note(
+            t(
+                f"{agency} đã cung cấp thông tin ban đầu",
+                f"initial information given by {agency}",
+            )
+        )
 
     def walk_secret(self, walk, observers=()):
         """``observers``: agencies without clearance that DIC adds to the
@@ -533,7 +558,7 @@ class Scenario:
             starts,
             wait_start=3,
         )
-        walk.note("meeting minutes approved")
+        walk.note(t("biên bản cuộc họp đã duyệt", "meeting minutes approved"))
         playbook.appraise(
             walk.case_id,
             "violates",
@@ -597,7 +622,12 @@ class Scenario:
             "city",
             "Vụ việc vượt thẩm quyền của Sở, cần Ủy ban nhân dân thành phố chỉ đạo.",
         )
-        walk.note("escalated to the City People's Committee")
+        walk.note(
+            t(
+                "đã báo cáo Ủy ban nhân dân thành phố",
+                "escalated to the City People's Committee",
+            )
+        )
         playbook.answer_escalation(
             escalation["escalation_id"],
             "directed",
@@ -620,7 +650,7 @@ class Scenario:
             "ministry",
             "Đề nghị Bộ gỡ bỏ trang web đặt ở nước ngoài (Điều 7.1.g).",
         )
-        walk.note("removal proposed to the Ministry")
+        walk.note(t("đã đề nghị Bộ gỡ bỏ", "removal proposed to the Ministry"))
         walk.state = "escalated"
         return escalation
 

@@ -183,7 +183,7 @@ def _deadlines_table(compliance):
     table = Table(title=t("Thời hạn trong tháng", "Deadlines this month"))
     table.add_column(t("Loại thời hạn", "Deadline"))
     for heading, english in (
-        ("Đến hạn", "Due"),
+        ("Số thời hạn", "Deadlines"),
         ("Đúng hạn", "On time"),
         ("Trễ hạn", "Late"),
         ("Bỏ lỡ", "Missed"),
@@ -200,11 +200,9 @@ def _deadlines_table(compliance):
             ),
         )
 
+    # The 2-hour initial information of Art. 7.6.d is one of the kinds.
     for kind, counts in (compliance.get("by_kind") or {}).items():
         row(labels.deadline_kind(kind), counts)
-    initial = (compliance.get("initial_info") or {}).get("total") or {}
-    # Art. 7.6.d: initial information to the press within 2 hours.
-    row(t("Thông tin ban đầu (2 giờ)", "Initial information (2 hours)"), initial)
     row(t("Tổng cộng", "Total"), compliance.get("total") or {})
     return table
 
@@ -246,6 +244,11 @@ def _intake_table(feeder):
 
 
 def _quarantine_table(entries):
+    if not entries:
+        return t(
+            "Không có đầu vào nào bị cách ly: mọi mẫu đều thành báo cáo.",
+            "No input was quarantined: every sample became a report.",
+        )
     table = Table(title=t("Đầu vào bị cách ly", "Quarantined inputs"))
     table.add_column(t("Kênh", "Channel"))
     table.add_column(t("Trường", "Field"))
@@ -261,6 +264,8 @@ def _quarantine_table(entries):
 
 
 def _scenario_table(walks):
+    from phoihop import demo as scenario
+
     table = Table(title=t("Các vụ việc mẫu", "Scenario cases"))
     for heading, english in (
         ("Loại vụ việc", "Kind"),
@@ -270,8 +275,9 @@ def _scenario_table(walks):
     ):
         table.add_column(t(heading, english))
     for item in walks:
+        vi, en = scenario.SCENARIO_KINDS.get(item.scenario, (item.scenario,) * 2)
         table.add_row(
-            item.scenario,
+            t(vi, en),
             item.case_id,
             labels.state(item.state) if item.state else "-",
             "; ".join(item.steps),

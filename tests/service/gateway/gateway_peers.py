@@ -25,6 +25,11 @@ MEASURE_ID = "MS-1"
 REPORT_ID = "RP-1"
 QUARANTINE_ID = "Q-1"
 REPORT_FILE_ID = "PR-1"
+# A case routing has assigned and the case board has not logged yet.
+BEHIND_CASE_ID = "HP-2026-000003"
+# A case the board shows with DIC alone, to which routing has since added
+# the education department.
+REASSIGNED_CASE_ID = "HP-2026-000004"
 
 calls = []
 
@@ -80,9 +85,36 @@ def _service(name, methods):
 
 
 def _get_case(case_id, include_classified=False):
+    if case_id == REASSIGNED_CASE_ID:
+        return {
+            **case_record(case_id),
+            "agencies": [{"agency": "dic", "role": "lead"}],
+        }
     if case_id not in (CASE_ID, SECRET_CASE_ID):
         raise NotFound(f"case {case_id} does not exist", {"case_id": "unknown"})
     return case_record(case_id)
+
+
+def _get_assignments(case_id):
+    """Routing's answer: the agencies each case is assigned to now."""
+    agencies = {
+        CASE_ID: ASSIGNED,
+        SECRET_CASE_ID: ASSIGNED,
+        BEHIND_CASE_ID: ("dic", "police"),
+        REASSIGNED_CASE_ID: ("dic", "dept-education"),
+    }.get(case_id)
+    if agencies is None:
+        raise NotFound(
+            f"case {case_id} has no assignment", {"case_id": "not assigned yet"}
+        )
+    return {
+        "case_id": case_id,
+        "lead": "dic",
+        "agencies": [
+            {"agency": code, "role": "lead" if code == "dic" else "coordinating"}
+            for code in agencies
+        ],
+    }
 
 
 def _list_cases(filters=None):
@@ -158,7 +190,7 @@ Intake = _service(
 Routing = _service(
     "routing",
     {
-        "get_assignments": None,
+        "get_assignments": _get_assignments,
         "add_agency": None,
         "remove_agency": None,
         "transfer_lead": None,

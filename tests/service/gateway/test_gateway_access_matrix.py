@@ -388,6 +388,36 @@ def test_agency_reading_another_agencys_case_gets_403_with_the_reason(
     assert "case_id" in error["fields"]
 
 
+def test_a_case_the_board_has_not_logged_yet_answers_503_with_retry_after(
+    gateway, http, make_key
+):
+    police = make_key("police", "officer")
+
+    behind = http.get(
+        f"{gateway}/api/v1/cases/{peers.BEHIND_CASE_ID}", headers=auth(police)
+    )
+    unknown = http.get(f"{gateway}/api/v1/cases/HP-2026-999999", headers=auth(police))
+
+    # Routing has assigned the case: the agency is told to come back, not
+    # that the case does not exist.
+    assert behind.status_code == 503
+    assert behind.headers["Retry-After"] == "2"
+    assert behind.json()["error"]["code"] == "board_behind"
+    assert unknown.status_code == 404
+
+
+def test_an_assignment_the_board_has_not_caught_up_with_is_honoured(
+    gateway, http, make_key
+):
+    education = make_key("dept-education", "officer")
+    journalists = make_key("journalists", "focal_point")
+    case = f"{gateway}/api/v1/cases/{peers.REASSIGNED_CASE_ID}"
+
+    # Routing added the education department after the board's last entry.
+    assert http.get(case, headers=auth(education)).status_code == 200
+    assert http.get(case, headers=auth(journalists)).status_code == 403
+
+
 def test_agency_listing_cases_sees_only_its_own(gateway, http, make_key):
     police = make_key("police", "officer")
 
