@@ -732,7 +732,7 @@ def wait_for_agencies(rpc, amqp_uri, progress, timeout=900):
     highest, quiet = 0, 0
     while time.monotonic() < deadline:
         left = agency_backlog(rpc, amqp_uri)
-        highest = max(highest, left)
+        highest = max(highest, left, 1)
         progress.update(task, total=highest, completed=highest - left)
         # Routing may still be assigning: wait for a few empty looks.
         quiet = quiet + 1 if left == 0 else 0

@@ -220,7 +220,8 @@ def _intake_table(feeder):
     """Every sample input: how many were taken from each source and what
     became of the reports they gave."""
     table = Table(title=t("Dữ liệu mẫu đã tiếp nhận", "Sample inputs taken in"))
-    table.add_column(t("Nguồn", "Source"))
+    # Sources are file names: wrapped, never cut short.
+    table.add_column(t("Nguồn", "Source"), overflow="fold")
     table.add_column(t("Đầu vào", "Inputs"), justify="right")
     for _, heading, english in INTAKE_OUTCOMES:
         table.add_column(t(heading, english), justify="right")
