@@ -137,6 +137,8 @@ class AdapterHost(DependencyProvider):
 
     def start(self):
         store = self._store()
+        # The runners record their last deliveries while they stop.
+        store.retain(self)
         self.ledger = MongoLedger(
             store.client,
             store.db,
@@ -157,6 +159,7 @@ class AdapterHost(DependencyProvider):
             thread.start()
         for thread in threads:
             thread.join(15)
+        self._store().release(self)
 
     def kill(self):
         self.stop()

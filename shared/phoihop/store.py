@@ -7,9 +7,11 @@ an event is published if and only if its state change committed. Datetimes
 are timezone-aware UTC on the way in and on the way out.
 """
 
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import eventlet
 from bson.codec_options import CodecOptions
 from nameko.extensions import DependencyProvider
 from pymongo import ASCENDING, IndexModel, MongoClient, WriteConcern
@@ -215,12 +217,30 @@ class Store(DependencyProvider):
     closes the client. Each worker gets a ``ServiceStore``.
     """
 
+    # How long stop() waits for the dependencies that retained the client.
+    RELEASE_TIMEOUT = 30.0
+
     def __init__(self, indexes=None, relay=True):
         self.indexes = indexes or {}
         self.with_relay = relay
         self.client = None
         self.db = None
         self.relay = None
+        self.holders = set()
+
+    def retain(self, holder):
+        """Keep the client open until ``holder`` calls ``release``.
+
+        Nameko stops a container's dependencies side by side, so a
+        dependency that still writes while it stops (the adapter host
+        records its last deliveries) would otherwise find the client
+        closed, and the work it finished would be done again after the
+        next start.
+        """
+        self.holders.add(holder)
+
+    def release(self, holder):
+        self.holders.discard(holder)
 
     def setup(self):
         from phoihop.bus import OutboxRelay
@@ -253,6 +273,15 @@ class Store(DependencyProvider):
     def stop(self):
         if self.relay:
             self.relay.stop()
+        deadline = time.monotonic() + self.RELEASE_TIMEOUT
+        while self.holders and time.monotonic() < deadline:
+            # A greenthread sleep: the holders stop in this same hub.
+            eventlet.sleep(0.05)
+        if self.holders:
+            log.warning(
+                "store_closed_while_retained",
+                holders=sorted(type(holder).__name__ for holder in self.holders),
+            )
         if self.client:
             self.client.close()
 
