@@ -75,6 +75,40 @@ def down():
     console.print(t("Đã dừng: ", "Stopped: ") + (", ".join(stopped) or "-"))
 
 
+@dev.command("restart")
+@click.argument("names", nargs=-1, required=True)
+def restart(names):
+    """Khởi động lại tiến trình (Restart processes: a service or secantusdb)."""
+    require_rabbitmq()
+    local = stack.Stack()
+    known = {"secantusdb", *stack.available_services()}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        asked, offered = ", ".join(unknown), ", ".join(sorted(known))
+        raise click.BadParameter(
+            t(
+                f"không có tiến trình {asked}; có: {offered}",
+                f"no process {asked}; known: {offered}",
+            ),
+            param_hint="NAMES",
+        )
+    for name in names:
+        # Services reconnect to a restarted database or broker by themselves.
+        local.stop_process(name)
+        if name == "secantusdb":
+            local.start_database()
+        else:
+            local.start_service(name)
+    services = [name for name in names if name != "secantusdb"]
+    pending = local.wait_healthy(services, timeout=90) if services else []
+    if pending:
+        console.print(
+            t("[red]Chưa sẵn sàng:[/] ", "[red]Not ready:[/] ") + ", ".join(pending)
+        )
+        sys.exit(1)
+    _print_status()
+
+
 @dev.command("status")
 def status():
     """Trạng thái từng tiến trình (Status of each process)."""
