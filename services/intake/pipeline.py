@@ -110,7 +110,7 @@ def run_in_transaction(store, work):
 class Intake:
     """The intake steps over one worker's store, settings and rules."""
 
-    def __init__(self, store, settings, catalogue, rules, near_duplicates):
+    def __init__(self, store, settings, catalogue, rules, near_duplicates, registry):
         self.store = store
         self.db = store.db
         self.settings = settings
@@ -118,6 +118,7 @@ class Intake:
         self.catalogue = catalogue
         self.rules = rules
         self.near = near_duplicates
+        self.registry = registry
 
     # Validation and normalisation -------------------------------------
 
@@ -140,6 +141,13 @@ class Intake:
             if len(text) > limit:
                 reason = f"{len(text)} characters, over the limit of {limit}"
                 raise Rejected(f"{name} is {reason}", {name: reason})
+
+        # A report in an agency's name names an agency of the registry: an
+        # unknown code would route nothing back and count under no agency.
+        reporter = report["reporter"]
+        if reporter["kind"] == "agency" and reporter["agency"] not in self.registry:
+            reason = f"{reporter['agency']!r} is not an agency of the registry"
+            raise Rejected(f"reporter.agency: {reason}", {"reporter.agency": reason})
 
         return report
 
@@ -219,11 +227,16 @@ class Intake:
 
     # Ingest ------------------------------------------------------------
 
-    def ingest(self, form, actor, raw=None, raw_type="application/json"):
+    def ingest(
+        self, form, actor, raw=None, raw_type="application/json", same_input=False
+    ):
         """Validate, normalise and store one report form; returns the outcome.
 
         Raises ``Rejected`` when the form is invalid (the caller decides
-        between an error to the sender and a quarantine entry).
+        between an error to the sender and a quarantine entry). With
+        ``same_input``, a known idempotency key sent with other bytes raises
+        ``Conflict``: a caller's key names one submission, and answering
+        "duplicate" would hide that the second report was never stored.
         """
         report = self.normalise(self.validate(form), actor)
         if raw is None:
@@ -255,7 +268,16 @@ class Intake:
                 self.store, lambda tx: self._ingest(tx, report, keys, signature, actor)
             )
         except _Duplicate as duplicate:
-            return self._existing(report["idempotency_key"], duplicate)
+            existing = self._existing(report["idempotency_key"], duplicate)
+        stored = existing.pop("raw_sha256", None)
+        if same_input and stored and stored != report["raw"]["sha256"]:
+            key = report["idempotency_key"]
+            raise Conflict(
+                f"idempotency key {key!r} was used for another report "
+                f"({existing['report_id']}); send a new key for a new report",
+                {"idempotency_key": "already used for another report"},
+            )
+        return existing
 
     def _ingest(self, tx, report, keys, signature, actor):
         report_id = new_id("rpt")
@@ -263,7 +285,12 @@ class Intake:
         if key:
             try:
                 tx.db[IDEMPOTENCY].insert_one(
-                    {"_id": key, "report_id": report_id, "at": utcnow()},
+                    {
+                        "_id": key,
+                        "report_id": report_id,
+                        "raw_sha256": report["raw"]["sha256"],
+                        "at": utcnow(),
+                    },
                     session=tx.session,
                 )
             except DuplicateKeyError as exc:
@@ -533,6 +560,7 @@ class Intake:
             "report_id": record.get("report_id"),
             "case_id": (report or {}).get("case_id"),
             "idempotency_key": key,
+            "raw_sha256": record.get("raw_sha256"),
         }
 
     # Quarantine --------------------------------------------------------

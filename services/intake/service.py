@@ -41,6 +41,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
+from phoihop.agencies import load_registry
 from phoihop.bus import subscribe
 from phoihop.cases import STATES
 from phoihop.config import Config
@@ -48,7 +49,7 @@ from phoihop.constants import CLASSIFICATIONS
 from phoihop.errors import EXPECTED_ERRORS, NotFound, ValidationError
 from phoihop.events import ActorSchema, UtcDateTime
 from phoihop.legal import load_catalogue
-from phoihop.reports import CHANNELS, SEVERITIES, ReportSchema
+from phoihop.reports import CHANNELS, MAX_TEXT_CHARS, SEVERITIES, ReportSchema
 from phoihop.service import ServiceBase
 from phoihop.store import Store
 from services.intake import blobs
@@ -90,7 +91,8 @@ class LimitsSchema(Schema):
         validate=validate.Range(min=1024, max=15 * 1024 * 1024),
     )
     max_text_chars = fields.Integer(
-        load_default=100_000, validate=validate.Range(min=100, max=200_000)
+        load_default=MAX_TEXT_CHARS,
+        validate=validate.Range(min=100, max=MAX_TEXT_CHARS),
     )
     max_attachment_bytes = fields.Integer(
         load_default=10 * 1024 * 1024, validate=validate.Range(min=1024)
@@ -159,6 +161,10 @@ class IntakeSettingsSchema(Schema):
     edxml = fields.Nested(EdxmlSchema, load_default=lambda: EdxmlSchema().load({}))
     legal_basis_path = fields.String(load_default=None, allow_none=True)
     triage_rules_path = fields.String(load_default=None, allow_none=True)
+    # The agency registry (default: the shipped files): an agency reporter
+    # must name one of its agencies.
+    registry_path = fields.String(load_default=None, allow_none=True)
+    registry_extra_paths = fields.List(fields.String(), load_default=list)
 
 
 class TriageInputSchema(Schema):
@@ -191,6 +197,9 @@ class Rulebook(DependencyProvider):
         section = IntakeSettingsSchema().load(self.container.config.get("intake") or {})
         self.catalogue = load_catalogue(section["legal_basis_path"])
         self.rules = load_rules(self.catalogue, section["triage_rules_path"])
+        self.registry = load_registry(
+            section["registry_path"], extra_paths=section["registry_extra_paths"]
+        )
         near = section["near_duplicate"]
         self.near = NearDuplicates(
             threshold=near["threshold"],
@@ -244,6 +253,7 @@ class IntakeService(ServiceBase):
             self.rulebook.catalogue,
             self.rulebook.rules,
             self.rulebook.near,
+            self.rulebook.registry,
         )
 
     # Submission ----------------------------------------------------------
@@ -271,7 +281,7 @@ class IntakeService(ServiceBase):
                 {"report": f"over {limit} bytes"},
             )
         try:
-            result = self._intake().ingest(form, actor, raw=raw)
+            result = self._intake().ingest(form, actor, raw=raw, same_input=True)
         except Rejected as exc:
             raise ValidationError(exc.reason, exc.fields) from exc
         self._log_result(result, form["channel"])

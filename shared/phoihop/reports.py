@@ -45,9 +45,10 @@ CHANNELS = (
 REPORTER_KINDS = ("agency", "citizen", "partner", "anonymous")
 SEVERITIES = ("low", "medium", "high", "critical")
 
-# Absolute ceilings of the schema; the intake service's configuration may
-# set lower limits (deploy/config/intake.yaml).
-MAX_TEXT_CHARS = 200_000
+# Ceilings of the schema, which the API description publishes; the intake
+# service's configuration may set lower limits (deploy/config/intake.yaml),
+# never higher ones, so a published maximum is never refused.
+MAX_TEXT_CHARS = 100_000
 MAX_CONTENT_ITEMS = 200
 MAX_ATTACHMENTS = 50
 MAX_SHORT = 500

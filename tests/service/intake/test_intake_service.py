@@ -13,7 +13,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 
 from phoihop.config import exchange_name
-from phoihop.errors import ValidationError
+from phoihop.errors import Conflict, ValidationError
 from phoihop.events import build_event
 from phoihop.normalise import comparable_text
 
@@ -408,6 +408,10 @@ def test_phone_call_and_letter_registered_by_an_officer(intake):
         (api_report(text="x", incident="yes"), "incident"),
         (api_report(url="http:///no-host"), "content_items.0.url"),
         (api_report(text="a" * 150_000), "content_items.0.captured_text"),
+        (
+            api_report(text="x", reporter={"kind": "agency", "agency": "dept-nowhere"}),
+            "reporter.agency",
+        ),
     ],
     ids=[
         "wrong-type",
@@ -415,6 +419,7 @@ def test_phone_call_and_letter_registered_by_an_officer(intake):
         "flag-not-boolean",
         "url-without-host",
         "text-too-long",
+        "agency-not-in-registry",
     ],
 )
 def test_bad_api_input_is_refused_naming_the_field(intake, report, field):
@@ -523,6 +528,21 @@ def test_idempotency_key_makes_a_resubmission_a_no_op(intake, tap):
     wait_for(lambda: tap.of_type("report.received"))
     eventlet.sleep(0.5)
     assert len(tap.of_type("report.received")) == 1
+
+
+def test_idempotency_key_sent_with_another_report_is_a_conflict(intake):
+    first = api_report(text="Tin giả về dịch bệnh ở Kiến An")
+    other = api_report(text="Tài khoản giả mạo Công an thành phố")
+    with entrypoint_hook(intake, "submit_report") as submit:
+        kept = submit(first, OFFICER, idempotency_key="portal-7790")
+        with pytest.raises(Conflict) as refused:
+            submit(other, OFFICER, idempotency_key="portal-7790")
+        again = submit(first, OFFICER, idempotency_key="portal-7790")
+
+    assert "idempotency_key" in refused.value.fields
+    assert kept["report_id"] in str(refused.value)
+    assert again["outcome"] == "duplicate"
+    assert again["report_id"] == kept["report_id"]
 
 
 def test_confirmed_triage_with_state_secrets_is_secret(intake, tap):
