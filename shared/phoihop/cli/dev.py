@@ -1,4 +1,4 @@
-"""``phoihop dev up|down|status``: the local stack for development and demos."""
+"""``phoihop dev up|down|status|restart``: the local stack for development and demos."""
 
 import sys
 
@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from phoihop import stack
-from phoihop.cli import EXIT_UNAVAILABLE
+from phoihop.cli import EXIT_FAILED, EXIT_UNAVAILABLE
 from phoihop.i18n import t
 
 console = Console(stderr=True)
@@ -111,15 +111,21 @@ def restart(names):
 
 @dev.command("status")
 def status():
-    """Trạng thái từng tiến trình (Status of each process)."""
+    """Trạng thái từng tiến trình (Status of each process).
+
+    Exits 1 when a process is down or does not answer, so a script can
+    wait on it."""
     require_rabbitmq()
-    _print_status()
+    if not _print_status():
+        sys.exit(EXIT_FAILED)
 
 
 def _print_status():
+    """Print the table on standard output; true when every process is healthy."""
     table = Table(title=t("Trạng thái hệ thống", "Stack status"))
     for column in (t("Tiến trình", "Process"), "PID", t("Sức khỏe", "Health"), "Log"):
         table.add_column(column)
+    healthy = True
     for item in stack.Stack().status():
         if item.healthy:
             health = t("[green]tốt[/]", "[green]ok[/]")
@@ -128,7 +134,9 @@ def _print_status():
         else:
             health = t("[red]không chạy[/]", "[red]not running[/]")
         table.add_row(item.name, str(item.pid or "-"), health, str(item.log))
-    console.print(table)
+        healthy = healthy and item.healthy
+    Console().print(table)
+    return healthy
 
 
 commands = (dev,)
