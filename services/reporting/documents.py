@@ -549,15 +549,17 @@ def _deadlines(document, data, numbering, number=6):
     _heading(document, f"{number}. Chấp hành thời hạn", 2)
     _body(
         document,
-        f"Trong kỳ có {_t(data, 'deadlines_due')} thời hạn đến hạn: "
+        f"Trong kỳ có {_t(data, 'deadlines_due')} thời hạn có hạn chót trong kỳ: "
         f"{_t(data, 'deadlines_on_time')} thực hiện đúng hạn, "
         f"{_t(data, 'deadlines_late')} trễ hạn, {_t(data, 'deadlines_missed')} quá "
-        "hạn chưa thực hiện. Về cung cấp thông tin ban đầu cho cơ quan báo chí "
+        f"hạn chưa thực hiện, {_t(data, 'deadlines_pending')} chưa đến hạn. "
+        "Về cung cấp thông tin ban đầu cho cơ quan báo chí "
         "chậm nhất 2 giờ kể từ khi sự cố phát sinh (Điều 7.6.d): "
         f"{_t(data, 'initial_info_due')} trường hợp, "
         f"{_t(data, 'initial_info_on_time')} đúng hạn, "
         f"{_t(data, 'initial_info_late')} trễ hạn, "
-        f"{_t(data, 'initial_info_missed')} chưa cung cấp.",
+        f"{_t(data, 'initial_info_missed')} chưa cung cấp, "
+        f"{_t(data, 'initial_info_pending')} chưa đến hạn.",
     )
     compliance = tables["deadline_compliance"]
     _table(document, compliance, numbering)

@@ -563,7 +563,7 @@ def compliance_row(label, counts):
 
 
 _COMPLIANCE_COLUMNS = [
-    "Đến hạn trong kỳ",
+    "Hạn chót trong kỳ",
     "Đúng hạn",
     "Trễ hạn",
     "Quá hạn chưa thực hiện",
@@ -624,10 +624,12 @@ def _deadline_tables(data, records, agency, now):
             "deadlines_on_time": all_counts["on_time"],
             "deadlines_late": all_counts["late"],
             "deadlines_missed": all_counts["missed"],
+            "deadlines_pending": all_counts["pending"],
             "initial_info_due": initial_counts["due"],
             "initial_info_on_time": initial_counts["on_time"],
             "initial_info_late": initial_counts["late"],
             "initial_info_missed": initial_counts["missed"],
+            "initial_info_pending": initial_counts["pending"],
         }
     )
 
