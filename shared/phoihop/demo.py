@@ -150,6 +150,8 @@ class SampleFeeder:
         self.inputs = Counter()
         self.not_sent = {}
         self.case_ids = {}
+        # The summary lists the quarantine entries of this run only.
+        self.started_at = datetime.now(UTC)
 
     def _count(self, source, result, inputs=1):
         summary = result.get("summary", {})
@@ -346,21 +348,42 @@ SCENARIO_KINDS = {
 }
 
 
+class ScenarioError(Exception):
+    """A scenario case could not be walked; the summary says why."""
+
+
 class Scenario:
     """Walks the typed cases, one kind of case each, to their end."""
 
-    def __init__(self, rpc, console):
+    def __init__(self, rpc, console, run_id=None):
         self.rpc = rpc
         self.console = console
         self.playbook = Playbook(rpc)
         self.walks = []
+        self.failed = []
+        # An SMS's message id is its idempotency key: each demo run sends
+        # its own, so a second run on the same stack opens new cases rather
+        # than being answered with the first run's (closed) ones.
+        self.run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
 
     def submit(self, kind):
         channel, data = TYPED_REPORTS[kind]
-        result = self.rpc.intake.submit_input(channel, data, DIC_OFFICER)
-        case_id = result["results"][0]["case_id"]
-        walk = Walk(case_id, kind)
+        if "id" in data:
+            data = {**data, "id": f"{data['id']}-{self.run_id}"}
+        result = self.rpc.intake.submit_input(channel, data, DIC_OFFICER)["results"][0]
+        walk = Walk(result["case_id"], kind)
         self.walks.append(walk)
+        if result["outcome"] != "opened":
+            # The report joined a case still open from an earlier run; that
+            # case is further along than this walk starts from.
+            raise ScenarioError(
+                t(
+                    f"báo cáo nhập vào vụ việc {result['case_id']} đang mở từ "
+                    "lần chạy trước; không đi lại quy trình trên vụ việc đó",
+                    f"the report joined case {result['case_id']}, still open "
+                    "from an earlier run; not walked again",
+                )
+            )
         return walk
 
     def run(self, progress):
@@ -376,11 +399,13 @@ class Scenario:
             t("Xử lý các vụ việc mẫu", "Walking the scenario"), total=len(steps)
         )
         for kind, walk_case in steps:
-            walk = self.submit(kind)
             try:
+                walk = self.submit(kind)
                 walk_case(walk)
             except Exception as exc:  # noqa: BLE001 - reported in the summary
-                walk.note(t(f"lỗi: {exc}", f"error: {exc}"))
+                if self.walks and self.walks[-1].scenario == kind:
+                    self.walks[-1].note(t(f"lỗi: {exc}", f"error: {exc}"))
+                self.failed.append(kind)
                 self.console.print(
                     t(
                         f"[red]Vụ việc {kind} dừng lại:[/] {exc}",

@@ -2,6 +2,7 @@
 
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -112,6 +113,15 @@ def demo(sms_limit, keep):
     )
     if not keep:
         stack.down()
+    if walk.failed:
+        console.print(
+            t(
+                "[red]Vụ việc mẫu không đi hết quy trình:[/] ",
+                "[red]Scenario cases that did not finish:[/] ",
+            )
+            + ", ".join(walk.failed)
+        )
+        sys.exit(EXIT_FAILED)
 
 
 def print_summary(rpc, feeder, walk):
@@ -133,7 +143,11 @@ def summary_tables(rpc, feeder, walks):
     quarantined inputs with their reasons, and the scenario's cases."""
     summary = rpc.reporting.board_summary()
     compliance = rpc.reporting.deadline_compliance("month")
-    quarantine = rpc.intake.list_quarantine(limit=100)
+    quarantine = [
+        entry
+        for entry in rpc.intake.list_quarantine(limit=100)
+        if _parse_time(entry.get("received_at")) >= feeder.started_at
+    ]
     return [
         _states_table(summary),
         _agencies_table(summary),
@@ -142,6 +156,15 @@ def summary_tables(rpc, feeder, walks):
         _quarantine_table(quarantine),
         _scenario_table(walks),
     ]
+
+
+def _parse_time(value):
+    """An entry's time as an aware datetime (UTC when it carries no zone)."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _states_table(summary):
@@ -161,8 +184,8 @@ def _agencies_table(summary):
         ("Cơ quan", "Agency"),
         ("Số vụ", "Cases"),
         ("Đang xử lý", "Open"),
-        ("Chủ trì", "Lead"),
-        ("Phối hợp", "Coordinating"),
+        ("Đang chủ trì", "Open as lead"),
+        ("Đang phối hợp", "Open as coordinating"),
     ):
         table.add_column(
             t(heading, english), justify="left" if english == "Agency" else "right"
