@@ -43,13 +43,18 @@ class RoutingSettingsSchema(Schema):
 
     registry = fields.Nested(RegistrySettingsSchema, load_default=dict)
     deadlines = fields.Nested(DeadlinePolicySchema, load_default=dict)
-    # Deadline kinds set on every assignment, owned by the lead.
+    # Deadline kinds set on every assignment, owned by the lead. Only the
+    # clocks routing knows how to end (met on appraisal or resolution,
+    # cancelled on rejection or merge) may be listed: any other kind would
+    # run on after the case closed and count as missed.
     assignment_deadlines = fields.List(
-        fields.String(validate=_code),
+        fields.String(validate=validate.OneOf(("verification", "resolution"))),
         load_default=lambda: ["verification", "resolution"],
     )
     escalation_deadline = fields.String(
-        load_default="escalation_answer", allow_none=True
+        load_default="escalation_answer",
+        allow_none=True,
+        validate=validate.OneOf(("escalation_answer",)),
     )
     max_page_size = fields.Integer(
         load_default=500, validate=validate.Range(min=1, max=5000)
