@@ -46,7 +46,7 @@ from phoihop.bus import subscribe
 from phoihop.cases import STATES
 from phoihop.config import Config
 from phoihop.constants import CLASSIFICATIONS
-from phoihop.errors import EXPECTED_ERRORS, NotFound, ValidationError
+from phoihop.errors import EXPECTED_ERRORS, Conflict, NotFound, ValidationError
 from phoihop.events import ActorSchema, UtcDateTime
 from phoihop.legal import load_catalogue
 from phoihop.reports import CHANNELS, MAX_TEXT_CHARS, SEVERITIES, ReportSchema
@@ -434,6 +434,13 @@ class IntakeService(ServiceBase):
                 f"quarantine entry {quarantine_id} does not exist",
                 {"quarantine_id": "unknown"},
             )
+        if doc.get("status") == "resubmitted":
+            became = ", ".join(doc.get("resubmitted_as") or []) or "-"
+            raise Conflict(
+                f"quarantine entry {quarantine_id} was already resubmitted "
+                f"and became {became}",
+                {"quarantine_id": "already resubmitted"},
+            )
         raw, parsed = _raw_bytes(corrected_raw, encoding)
         channel = doc["channel"]
         intake = self._intake()
@@ -448,9 +455,13 @@ class IntakeService(ServiceBase):
             else:
                 forms = self._parse(channel, raw, parsed, reporter)
             results = []
-            for form in forms:
-                if doc.get("idempotency_key") and not form.get("idempotency_key"):
-                    form["idempotency_key"] = doc["idempotency_key"]
+            for number, form in enumerate(forms):
+                # Two officers resubmitting the same entry at once make one
+                # report per form, not two: the entry's id keys each form.
+                if not form.get("idempotency_key"):
+                    form["idempotency_key"] = doc.get("idempotency_key") or (
+                        f"resubmit:{quarantine_id}:{number}"
+                    )
                 results.append(
                     intake.ingest(form, actor, raw=raw, raw_type=_raw_type(channel))
                 )

@@ -77,7 +77,10 @@ def read_csv(data):
     dialect = csv.excel
     if "," not in first_line:
         dialect = csv.excel_tab if "\t" in first_line else _Semicolon
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    # Strict: a quote left open would otherwise swallow the rest of the
+    # file into one field and open a case with it; strict makes it a row
+    # error, kept in quarantine with the reason.
+    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=True)
     try:
         header = next(reader)
     except StopIteration as exc:

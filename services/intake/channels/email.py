@@ -23,6 +23,16 @@ from services.intake.channels.html_text import html_to_text
 
 CHANNEL = "email"
 MAX_ATTACHMENTS = 50
+MESSAGE_HEADERS = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "sender",
+    "mime-version",
+    "content-type",
+)
 
 
 def parse(data, reporter=None):
@@ -34,6 +44,15 @@ def parse(data, reporter=None):
     message = BytesParser(policy=policy.default).parsebytes(data)
     if not message.keys():
         raise ParseError("the input has no mail headers", {"message": "no headers"})
+    # Any text with a colon on its first line parses as a header; a message
+    # carries at least one of the headers of RFC 5322 or MIME (forwarded
+    # parts may carry only Content-Type).
+    if not any(message.get(name) is not None for name in MESSAGE_HEADERS):
+        raise ParseError(
+            "the input has none of the headers of a mail message "
+            "(From, To, Subject, Date, Message-ID, Content-Type)",
+            {"message": "not a mail message"},
+        )
 
     subject = _header(message, "subject") or ""
     sender = _sender(message)

@@ -507,9 +507,12 @@ def test_quarantined_input_is_listed_and_resubmitted_after_correction(intake):
     )
     with entrypoint_hook(intake, "resubmit_quarantined") as resubmit:
         result = resubmit(quarantined["quarantine_id"], corrected, OFFICER)
+        with pytest.raises(Conflict) as twice:
+            resubmit(quarantined["quarantine_id"], corrected, OFFICER)
     with entrypoint_hook(intake, "get_quarantine") as get_quarantine:
         entry = get_quarantine(quarantined["quarantine_id"], include_raw=False)
 
+    assert result["results"][0]["report_id"] in str(twice.value)
     assert again["quarantine_id"] == quarantined["quarantine_id"]
     assert [e["quarantine_id"] for e in listed] == [quarantined["quarantine_id"]]
     assert result["results"][0]["outcome"] == "opened"

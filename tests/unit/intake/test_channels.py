@@ -174,6 +174,22 @@ def test_csv_row_without_text_is_a_row_error_and_the_rest_goes_on():
     assert rows[1].report["content_items"][0]["captured_text"] == "Tin đồn thất thiệt"
 
 
+def test_csv_quote_left_open_is_a_row_error_not_a_report_of_the_rest():
+    data = 'nội dung,link\nTin thứ nhất,\n"Tin mở ngoặc,\nTin thứ ba,\n'.encode()
+
+    rows = list(batch.read_csv(data))
+
+    assert rows[0].report["content_items"][0]["captured_text"] == "Tin thứ nhất"
+    assert isinstance(rows[1], batch.RowError)
+    assert "row 3" in rows[1].reason
+    assert len(rows) == 2
+
+
+def test_text_that_is_not_a_mail_message_is_refused():
+    with pytest.raises(ParseError, match="none of the headers"):
+        PARSERS["email"]("Ghi-chu: không phải thư\n\nnội dung".encode())
+
+
 def test_xlsx_rows_are_read(tmp_path):
     from openpyxl import Workbook
 
