@@ -25,7 +25,9 @@ from pathlib import Path
 
 from rich.progress import Progress
 
+from phoihop.agencies import shipped_registry
 from phoihop.config import PROJECT_ROOT
+from phoihop.errors import NotFound
 from phoihop.i18n import t
 from phoihop.playbook import DIC_OFFICER, Playbook, Walk, wait_until
 from phoihop.stack import _read_local_env
@@ -348,6 +350,14 @@ SCENARIO_KINDS = {
 }
 
 
+def _agency_name(code):
+    """The agency's Vietnamese name for the summary, or its code."""
+    try:
+        return shipped_registry().get(code).name_vi
+    except NotFound:
+        return code
+
+
 class ScenarioError(Exception):
     """A scenario case could not be walked; the summary says why."""
 
@@ -545,9 +555,10 @@ class Scenario:
         statement_id = draft["statement_id"]
         self.rpc.press.approve_statement(statement_id, speaker)
         self.rpc.press.distribute_statement(statement_id, speaker)
+        name = _agency_name(agency)
         walk.note(
             t(
-                f"{agency} đã cung cấp thông tin ban đầu",
+                f"{name} đã cung cấp thông tin ban đầu",
                 f"initial information given by {agency}",
             )
         )

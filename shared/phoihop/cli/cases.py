@@ -24,6 +24,7 @@ from phoihop.cases import LABELS, STATES
 from phoihop.cli import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE
 from phoihop.client import ApiError, ApiUnreachable, PhoihopClient
 from phoihop.i18n import local_time, t
+from services.reporting import labels
 
 console = Console()
 errors = Console(stderr=True)
@@ -86,13 +87,34 @@ def _fail(exc):
     sys.exit(EXIT_USAGE if exc.status == 400 else EXIT_FAILED)
 
 
+def _vietnamese():
+    return t("vi", "en") == "vi"
+
+
+def _agency(code):
+    """The agency's name in Vietnamese, its code in English."""
+    return labels.agency(code) if _vietnamese() and code else str(code or "")
+
+
 def _agencies(case):
-    codes = []
+    names = []
     for item in case.get("agencies") or ():
         code = item if isinstance(item, str) else item.get("agency")
         role = "" if isinstance(item, str) else item.get("role") or ""
-        codes.append(f"{code}*" if role == "lead" else str(code))
-    return ", ".join(codes) or (case.get("lead") or "")
+        names.append(f"{_agency(code)}*" if role == "lead" else _agency(code))
+    return ", ".join(names) or _agency(case.get("lead"))
+
+
+def _categories(codes):
+    if _vietnamese():
+        return ", ".join(labels.category(code) for code in codes or ())
+    return ", ".join(codes or ())
+
+
+def _classification(code):
+    if _vietnamese():
+        return labels.CLASSIFICATIONS.get(code, code or "")
+    return code or ""
 
 
 def _state(state):
@@ -215,11 +237,10 @@ def show_case(case_id, as_json, api_key):
     console.print(f"{t('Tiêu đề', 'Title')}: {case.get('title') or ''}")
     console.print(f"{t('Cơ quan', 'Agencies')}: {_agencies(case)}")
     console.print(
-        f"{t('Nhóm nội dung', 'Categories')}: {', '.join(case.get('categories') or ())}"
+        f"{t('Nhóm nội dung', 'Categories')}: {_categories(case.get('categories'))}"
     )
-    console.print(
-        f"{t('Mức mật', 'Classification')}: {case.get('classification') or ''}"
-    )
+    level = _classification(case.get("classification"))
+    console.print(f"{t('Mức mật', 'Classification')}: {level}")
     timeline = Table(title=t("Diễn biến", "Timeline"))
     for column in (
         t("Thời gian", "Time"),
@@ -234,7 +255,7 @@ def show_case(case_id, as_json, api_key):
         timeline.add_row(
             local_time(event.get("occurred_at")),
             str(event.get("type")),
-            str(actor.get("agency") or ""),
+            _agency(actor.get("agency")),
             _state(payload.get("state")),
         )
     console.print(timeline)
