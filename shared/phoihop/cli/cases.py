@@ -22,6 +22,7 @@ from rich.table import Table
 
 from phoihop.cases import LABELS, STATES
 from phoihop.cli import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE
+from phoihop.cli.tables import keep_whole
 from phoihop.client import ApiError, ApiUnreachable, PhoihopClient
 from phoihop.i18n import local_time, t
 from services.reporting import labels
@@ -199,7 +200,7 @@ def list_cases(
             ", ".join(item.get("categories") or ()),
             local_time(last.get("at") or item.get("opened_at")),
         )
-    console.print(table)
+    console.print(keep_whole(table, 0))
     total = result.get("total", len(items))
     console.print(
         t(

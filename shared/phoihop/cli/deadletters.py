@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from phoihop.cli.tables import keep_whole
 from phoihop.deadletters import DeadLetters
 from phoihop.i18n import t
 from phoihop.stack import amqp_uri
@@ -60,7 +61,7 @@ def list_letters(queue, as_json):
                     letter.error[-200:],
                 )
     if not as_json:
-        console.print(table)
+        console.print(keep_whole(table, 0, 1))
         console.print(t(f"Tổng cộng: {total}", f"Total: {total}"))
 
 

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from phoihop.cli import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE
+from phoihop.cli.tables import keep_whole
 from phoihop.constants import CLASSIFICATIONS
 from phoihop.errors import PhoihopError
 from phoihop.i18n import local_time, t
@@ -141,7 +142,7 @@ def _print_results(results):
             result.get("case_id") or "-",
             note,
         )
-    console.print(table)
+    console.print(keep_whole(table, 1, 2))
 
 
 def _summary_table(summary, title):
@@ -333,7 +334,7 @@ def quarantine_list(status, channel, limit):
             str(entry["size_bytes"]),
             entry["reason"][:200],
         )
-    console.print(table)
+    console.print(keep_whole(table, 0))
     console.print(t(f"Tổng cộng: {len(entries)}", f"Total: {len(entries)}"))
 
 
@@ -516,7 +517,7 @@ def merges_list(status):
             proposal["candidate_case_id"],
             f"{proposal['similarity']:.2f}",
         )
-    console.print(table)
+    console.print(keep_whole(table, 0, 1, 2))
 
 
 @merges.command("confirm")
