@@ -121,6 +121,12 @@ def _operation(name, entrypoint):
     if entrypoint.response is not None:
         success["content"] = {"application/json": {"schema": entrypoint.response}}
     operation["responses"][str(entrypoint.status)] = success
+    if entrypoint.status == 201 and name == "submit_report":
+        # A repeated Idempotency-Key creates nothing: the first outcome, 200.
+        operation["responses"]["200"] = {
+            "description": "The Idempotency-Key was seen: what the first became",
+            "content": success.get("content", {}),
+        }
 
     errors = ["503", "502"]
     if entrypoint.body is not None or entrypoint.query is not None:

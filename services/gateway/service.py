@@ -309,9 +309,11 @@ class GatewayService(ServiceBase):
         # A client that retries sends the same Idempotency-Key: intake then
         # answers with what the first submission became.
         key = body.get("idempotency_key") or _idempotency_key(request)
-        return self.intake.submit_report(
+        result = self.intake.submit_report(
             _dump(s.ReportInputSchema, body), actor=caller.actor(), idempotency_key=key
         )
+        # Nothing was created the second time: 200 with the first outcome.
+        return (200, result) if result.get("outcome") == "duplicate" else result
 
     @api(
         "POST",

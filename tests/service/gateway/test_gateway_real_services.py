@@ -49,3 +49,30 @@ def test_every_endpoint_is_understood_by_the_real_service(real_gateway, make_key
         name: answer for name, answer in answers.items() if answer[0] >= 500
     }
     assert not_understood == {}
+
+
+def test_idempotency_key_answers_created_then_seen_then_conflict(
+    real_gateway, make_key
+):
+    headers = {**auth(make_key("police", "officer")), "Idempotency-Key": "cv-1204-7"}
+    report = {
+        "reporter": {"kind": "citizen"},
+        "content_items": [{"url": "https://www.facebook.com/tinxau/posts/7001"}],
+    }
+    other = {**report, "about": {"text": "Một phản ánh khác"}}
+
+    def post(body):
+        return requests.post(
+            f"{real_gateway}/api/v1/reports", json=body, headers=headers, timeout=60
+        )
+
+    created, seen, clash = post(report), post(report), post(other)
+
+    assert created.status_code == 201, created.text
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["report_id"] == created.json()["report_id"]
+    assert seen.json()["outcome"] == "duplicate"
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["error"]["fields"] == {
+        "idempotency_key": "already used for another report"
+    }
