@@ -358,8 +358,8 @@ def _agency_name(code):
         return code
 
 
-class ScenarioError(Exception):
-    """A scenario case could not be walked; the summary says why."""
+class AlreadyWalked(Exception):
+    """The typed report joined a case an earlier run walked."""
 
 
 class Scenario:
@@ -384,45 +384,48 @@ class Scenario:
         walk = Walk(result["case_id"], kind)
         self.walks.append(walk)
         if result["outcome"] != "opened":
-            # The report joined a case still open from an earlier run; that
-            # case is further along than this walk starts from.
-            raise ScenarioError(
+            # The report joined a case still open from an earlier run, as
+            # it should: that case is further along than this walk starts.
+            walk.state = self.rpc.intake.get_case(walk.case_id).get("state", "")
+            raise AlreadyWalked(
                 t(
-                    f"báo cáo nhập vào vụ việc {result['case_id']} đang mở từ "
-                    "lần chạy trước; không đi lại quy trình trên vụ việc đó",
-                    f"the report joined case {result['case_id']}, still open "
-                    "from an earlier run; not walked again",
+                    "báo cáo nhập vào vụ việc còn mở từ lần chạy trước; "
+                    "không đi lại quy trình",
+                    "the report joined a case still open from an earlier run; "
+                    "not walked again",
                 )
             )
         return walk
 
+    KINDS = ("scam", "incident", "secret", "criticism", "escalation", "ministry")
+
     def run(self, progress):
-        steps = (
-            ("scam", self.walk_scam),
-            ("incident", self.walk_incident),
-            ("secret", self.walk_secret),
-            ("criticism", self.walk_criticism),
-            ("escalation", self.walk_escalation),
-            ("ministry", self.walk_ministry),
-        )
         task = progress.add_task(
-            t("Xử lý các vụ việc mẫu", "Walking the scenario"), total=len(steps)
+            t("Xử lý các vụ việc mẫu", "Walking the scenario"), total=len(self.KINDS)
         )
-        for kind, walk_case in steps:
-            try:
-                walk = self.submit(kind)
-                walk_case(walk)
-            except Exception as exc:  # noqa: BLE001 - reported in the summary
-                if self.walks and self.walks[-1].scenario == kind:
-                    self.walks[-1].note(t(f"lỗi: {exc}", f"error: {exc}"))
-                self.failed.append(kind)
+        for kind in self.KINDS:
+            self.walk_kind(kind)
+            progress.advance(task)
+
+    def walk_kind(self, kind):
+        """Submit the typed report of ``kind`` and walk its case; a failure
+        is noted on the walk and in ``failed``, and the next kind goes on."""
+        try:
+            walk = self.submit(kind)
+            getattr(self, f"walk_{kind}")(walk)
+        except AlreadyWalked as exc:
+            self.walks[-1].note(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported in the summary
+            if self.walks and self.walks[-1].scenario == kind:
+                self.walks[-1].note(t(f"lỗi: {exc}", f"error: {exc}"))
+            self.failed.append(kind)
+            if self.console is not None:
                 self.console.print(
                     t(
                         f"[red]Vụ việc {kind} dừng lại:[/] {exc}",
                         f"[red]Case {kind} stopped:[/] {exc}",
                     )
                 )
-            progress.advance(task)
 
     def _verify_in_writing(self, walk, invited, question):
         found = self.playbook.written_round(walk.case_id, invited, question)

@@ -169,6 +169,26 @@ def test_removal_proposal_goes_to_the_ministry(stack, rpc, scenario):
     )
 
 
+def test_a_second_run_opens_new_cases_and_leaves_open_ones_alone(stack, rpc):
+    first, second = Scenario(rpc, console=None), Scenario(rpc, console=None)
+    first.walk_kind("ministry")
+    first.walk_kind("criticism")
+
+    second.walk_kind("ministry")
+    second.walk_kind("criticism")
+
+    assert first.failed == second.failed == []
+    (old_ministry, old_criticism), (ministry, criticism) = first.walks, second.walks
+    # The removal proposal is still with the Ministry: the same report
+    # joins that case, which is not walked a second time.
+    assert ministry.case_id == old_ministry.case_id
+    assert ministry.state == "escalated"
+    assert "lần chạy trước" in ministry.steps[-1]
+    # The rejected case is over: the same report opens a new case.
+    assert criticism.case_id != old_criticism.case_id
+    assert criticism.state == old_criticism.state == "rejected"
+
+
 def test_demo_summary_accounts_for_every_sample_email(stack, rpc, scenario):
     # The demo ends with these tables; they read the services' real answers.
     feeder = SampleFeeder(rpc, console=None)
