@@ -654,12 +654,19 @@ class IntakeService(ServiceBase):
                 )
             ]
         results = []
+        # A key the caller gave names this input: other bytes under it are
+        # refused (409) rather than answered as a duplicate.
+        callers_key = bool(idempotency_key) and len(forms) == 1
         for form in forms:
-            if idempotency_key and len(forms) == 1:
+            if callers_key:
                 form["idempotency_key"] = idempotency_key
             try:
                 result = intake.ingest(
-                    form, actor, raw=raw, raw_type=_raw_type(channel)
+                    form,
+                    actor,
+                    raw=raw,
+                    raw_type=_raw_type(channel),
+                    same_input=callers_key,
                 )
             except Rejected as exc:
                 result = intake.quarantine(

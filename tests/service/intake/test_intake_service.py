@@ -548,6 +548,19 @@ def test_idempotency_key_sent_with_another_report_is_a_conflict(intake):
     assert again["report_id"] == kept["report_id"]
 
 
+def test_idempotency_key_given_with_another_channel_input_is_a_conflict(intake):
+    sms = {"from": "+84900111222", "text": "LD 0911222333 giả danh ngân hàng"}
+    other = {**sms, "text": "LD 0911222444 giả danh bưu điện"}
+    with entrypoint_hook(intake, "submit_input") as submit:
+        kept = submit("sms", json.dumps(sms), OFFICER, idempotency_key="gw-88")
+        with pytest.raises(Conflict):
+            submit("sms", json.dumps(other), OFFICER, idempotency_key="gw-88")
+        again = submit("sms", json.dumps(sms), OFFICER, idempotency_key="gw-88")
+
+    assert kept["results"][0]["outcome"] == "opened"
+    assert again["results"][0]["outcome"] == "duplicate"
+
+
 def test_confirmed_triage_with_state_secrets_is_secret(intake, tap):
     with entrypoint_hook(intake, "submit_report") as submit:
         opened = submit(
