@@ -120,7 +120,11 @@ class CaseListQuery(_Strict):
     text = fields.String(
         load_default=None,
         validate=validate.Length(min=1, max=200),
-        metadata={"description": "words of the title, or the case id"},
+        metadata={
+            "description": "words of the title or the case id, from the start "
+            "of a word, with or without diacritics ('ngan hang' finds "
+            "'Giả mạo ngân hàng')"
+        },
     )
     start = fields.Date(
         load_default=None, metadata={"description": "opened on or after (local day)"}

@@ -15,6 +15,7 @@ Classified cases (Art. 4 of 664/QĐ-UBND: protect state secrets): the board
 keeps only metadata, never the title or any text of their content.
 """
 
+import re
 import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
@@ -40,6 +41,22 @@ def fold_text(text):
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
 
     return stripped.replace("đ", "d").replace("Đ", "D").lower()
+
+
+# A word of a folded text: what the board's word index holds.
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def search_words(search):
+    """The distinct words of a folded search text. The board indexes them
+    so that a text search reads only the cases holding one of its words
+    instead of every case (a regular expression cannot use an index)."""
+    return sorted(set(WORD.findall(search)))
+
+
+def set_search(doc, title):
+    doc["search"] = f"{fold_text(title)} {fold_text(doc['case_id'])}".strip()
+    doc["search_words"] = search_words(doc["search"])
 
 
 def parse_time(value):
@@ -68,6 +85,7 @@ def new_case(case_id):
         "case_id": case_id,
         "title": None,
         "search": fold_text(case_id),
+        "search_words": search_words(fold_text(case_id)),
         "classification": None,
         "classified": False,
         "channel": None,
@@ -363,8 +381,7 @@ def _refresh_derived(doc):
     if doc["classified"]:
         # Only metadata of a classified case is kept on the board.
         doc["title"] = None
-    title = doc["title"] or ""
-    doc["search"] = f"{fold_text(title)} {fold_text(doc['case_id'])}".strip()
+    set_search(doc, doc["title"] or "")
 
     pending = [
         item["due_at"]

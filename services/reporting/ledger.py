@@ -91,6 +91,7 @@ class EventLedger(DependencyProvider):
                 self.event_log = EventLog(db)
                 self.projector = Projector(db, self.event_log)
                 self.projector.current()
+                self.projector.upgrade()
 
     def start(self):
         self._ensure()

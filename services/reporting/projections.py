@@ -50,6 +50,7 @@ from .fold import (
     deadline_id_of,
     new_case,
     new_deadline,
+    search_words,
 )
 
 log = get_logger(__name__)
@@ -79,6 +80,7 @@ def _board_indexes():
         IndexModel([("opened_at", ASCENDING)], name="opened_at"),
         IndexModel([("last_event.at", DESCENDING)], name="last_event"),
         IndexModel([("next_due_at", ASCENDING)], name="next_due"),
+        IndexModel([("search_words", ASCENDING)], name="search_words"),
     ]
 
 
@@ -304,6 +306,30 @@ class Projector:
 
     def projection(self):
         return ProjectionSet(self.db, self.current()["generation"])
+
+    def upgrade(self, chunk=1000):
+        """Bring the live generation to this version's shape: the indexes
+        added since it was built, and the board's search words on cases
+        folded before they existed. Returns how many cases were completed."""
+        projection = self.projection()
+        projection.ensure_indexes()
+        missing = projection.board.find(
+            {"search_words": {"$exists": False}}, {"search": 1}
+        )
+        done, ops = 0, []
+        for doc in missing:
+            words = search_words(doc.get("search") or "")
+            ops.append(
+                UpdateOne({"_id": doc["_id"]}, {"$set": {"search_words": words}})
+            )
+            if len(ops) == chunk:
+                done += projection.board.bulk_write(ops, ordered=False).modified_count
+                ops = []
+        if ops:
+            done += projection.board.bulk_write(ops, ordered=False).modified_count
+        if done:
+            log.info("projection_upgraded", search_words=done)
+        return done
 
     def lag(self):
         """Entries logged but not yet applied to the live projections."""

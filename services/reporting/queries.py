@@ -19,7 +19,7 @@ from phoihop.stream import redact_event
 
 from . import labels
 from .figures import compliance_counts, compliance_row
-from .fold import fold_text
+from .fold import WORD, fold_text
 from .periods import local_midnight_utc
 
 # Board fields shown in a list of cases.
@@ -86,7 +86,28 @@ def case_query(filters):
     if opened:
         query["opened_at"] = opened
     if filters.get("text"):
-        query["search"] = {"$regex": re.escape(fold_text(filters["text"]).strip())}
+        query.update(text_query(filters["text"]))
+    return query
+
+
+def text_query(text):
+    """Cases whose title or id holds ``text`` from the start of a word:
+    "ngan hang" finds "Giả mạo ngân hàng", "gan hang" does not.
+
+    Starting at a word makes every word of the text (the last one perhaps
+    cut short) the beginning of a word of the case, so the board's word
+    index narrows the search to the cases holding the longest of them;
+    the phrase itself is then checked on those alone."""
+    folded = fold_text(text).strip()
+    phrase = re.escape(folded)
+    if WORD.match(folded):
+        phrase = f"(?:^|[^a-z0-9]){phrase}"
+    query = {"search": {"$regex": phrase}}
+    words = WORD.findall(folded)
+    if words:
+        longest = max(words, key=len)
+        # Words are [a-z0-9]: "\x7f" sorts after every word they begin.
+        query["search_words"] = {"$gte": longest, "$lt": longest + "\x7f"}
     return query
 
 

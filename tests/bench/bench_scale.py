@@ -95,9 +95,9 @@ from services.reporting.fold import (
     case_contributions,
     deadline_contributions,
     deadline_id_of,
-    fold_text,
     new_case,
     new_deadline,
+    set_search,
 )
 from services.reporting.periods import local_midnight_utc, month_period
 from services.reporting.projections import CURRENT_ID, ProjectionSet
@@ -364,7 +364,7 @@ class Seeder:
         if board["title"] is not None:
             title = f"{TITLES[path]} tại {PLACES[number % len(PLACES)]} ({number})"
         board["title"] = title
-        board["search"] = f"{fold_text(title or '')} {fold_text(case_id)}".strip()
+        set_search(board, title or "")
         records = [stamp(r, replace, delta) for r in template["deadlines"]]
         activity = []
         for entry in template["activity"]:

@@ -9,6 +9,7 @@ comes last.
 
 import base64
 import hashlib
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -25,6 +26,7 @@ from phoihop.errors import Forbidden, NotFound, ValidationError
 from phoihop.stream import REDACTED
 from services.reporting import labels
 from services.reporting.eventlog import META_COLLECTION
+from services.reporting.fold import fold_text
 from services.reporting.periods import local_midnight_utc, parse_period
 from services.reporting.projections import Projector
 from services.reporting.simulation import simulate, start_of_month
@@ -391,6 +393,40 @@ def test_case_list_filters_combine(run, reporting_db):
     assert all(
         "giả mạo ngân hàng" in item["title"].lower() for item in by_text["items"]
     )
+
+
+@pytest.mark.parametrize(
+    "text", ["gia mao ngan hang", "Giả mạo ngân", "ngân hàng", "an hang", "ZZ"]
+)
+def test_text_search_misses_no_case_the_phrase_starts_a_word_in(
+    run, reporting_db, text
+):
+    board = Projector(reporting_db).projection().board
+    phrase = fold_text(text).strip()
+    expected = {
+        doc["_id"]
+        for doc in board.find({}, {"search": 1})
+        if re.search(rf"(?:^|[^a-z0-9]){re.escape(phrase)}", doc["search"])
+    }
+
+    found = rpc(run, "list_cases", {"text": text, "page_size": 500})
+
+    assert {item["case_id"] for item in found["items"]} == expected
+    assert found["total"] == len(expected)
+
+
+def test_board_folded_before_search_words_gets_them_at_start(run, reporting_db):
+    board = Projector(reporting_db).projection().board
+    before = rpc(run, "list_cases", {"text": "ngan hang", "page_size": 500})
+    board.update_many({}, {"$unset": {"search_words": ""}})
+    board.drop_index("search_words")
+
+    completed = Projector(reporting_db).upgrade()
+    after = rpc(run, "list_cases", {"text": "ngan hang", "page_size": 500})
+
+    assert completed == board.count_documents({})
+    assert "search_words" in board.index_information()
+    assert after == before
 
 
 def test_case_list_pages_and_period(run):

@@ -14,6 +14,7 @@ from services.reporting.fold import (
     deadline_id_of,
     new_case,
     new_deadline,
+    search_words,
 )
 from services.reporting.simulation import PATHS, CaseScript
 
@@ -165,3 +166,10 @@ def test_case_counts_toward_its_state_category_and_agencies():
     assert counts["agency:dic:cases"] == 1
     assert counts["agency:police:cases"] == 1
     assert counts["agency:police:measures_reported"] == 1
+
+
+def test_classified_case_search_words_are_those_of_its_id_alone():
+    case, entries = script("classified", index=6)
+    doc, _ = fold(entries)
+
+    assert doc["search_words"] == search_words(case.case_id.lower())
