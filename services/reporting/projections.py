@@ -55,6 +55,11 @@ from .fold import (
 
 log = get_logger(__name__)
 
+# The shape of the projections this version folds: 2 added the board's
+# search words and their index. A live generation of an older shape is
+# brought up to it when reporting starts (``Projector.upgrade``).
+SHAPE = 2
+
 META_COLLECTION = "projection_meta"
 CURRENT_ID = "current"
 COUNTERS_ID = "board"
@@ -297,7 +302,13 @@ class Projector:
             ProjectionSet(self.db, 1).ensure_indexes()
             try:
                 self.meta.insert_one(
-                    {"_id": CURRENT_ID, "generation": 1, "seq": 0, "next_generation": 2}
+                    {
+                        "_id": CURRENT_ID,
+                        "generation": 1,
+                        "seq": 0,
+                        "next_generation": 2,
+                        "shape": SHAPE,
+                    }
                 )
             except DuplicateKeyError:
                 pass
@@ -310,8 +321,14 @@ class Projector:
     def upgrade(self, chunk=1000):
         """Bring the live generation to this version's shape: the indexes
         added since it was built, and the board's search words on cases
-        folded before they existed. Returns how many cases were completed."""
-        projection = self.projection()
+        folded before they existed. Returns how many cases were completed.
+
+        The meta document records the shape reached, so that a start on a
+        board already in shape does not read every case again."""
+        current = self.current()
+        if current.get("shape", 0) >= SHAPE:
+            return 0
+        projection = ProjectionSet(self.db, current["generation"])
         projection.ensure_indexes()
         missing = projection.board.find(
             {"search_words": {"$exists": False}}, {"search": 1}
@@ -327,8 +344,11 @@ class Projector:
                 ops = []
         if ops:
             done += projection.board.bulk_write(ops, ordered=False).modified_count
-        if done:
-            log.info("projection_upgraded", search_words=done)
+        self.meta.update_one(
+            {"_id": CURRENT_ID, "generation": current["generation"]},
+            {"$set": {"shape": SHAPE}},
+        )
+        log.info("projection_upgraded", shape=SHAPE, search_words=done)
         return done
 
     def lag(self):
@@ -461,7 +481,13 @@ class Projector:
             current = self.current()
             moved = self.meta.update_one(
                 {"_id": CURRENT_ID, "generation": current["generation"]},
-                {"$set": {"generation": projection.generation, "seq": cursor}},
+                {
+                    "$set": {
+                        "generation": projection.generation,
+                        "seq": cursor,
+                        "shape": SHAPE,
+                    }
+                },
             )
             if moved.matched_count == 1:
                 break

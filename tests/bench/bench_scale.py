@@ -100,7 +100,7 @@ from services.reporting.fold import (
     set_search,
 )
 from services.reporting.periods import local_midnight_utc, month_period
-from services.reporting.projections import CURRENT_ID, ProjectionSet
+from services.reporting.projections import CURRENT_ID, SHAPE, ProjectionSet
 from services.reporting.projections import META_COLLECTION as PROJECTION_META
 from services.reporting.service import INDEXES as REPORTING_INDEXES
 from services.reporting.simulation import PATHS, TITLES, simulate
@@ -416,7 +416,11 @@ class Seeder:
                 {"_id": CURRENT_ID},
                 {
                     "$set": {"seq": head["seq"]},
-                    "$setOnInsert": {"generation": 1, "next_generation": 2},
+                    "$setOnInsert": {
+                        "generation": 1,
+                        "next_generation": 2,
+                        "shape": SHAPE,
+                    },
                 },
                 upsert=True,
             )

@@ -28,7 +28,8 @@ from services.reporting import labels
 from services.reporting.eventlog import META_COLLECTION
 from services.reporting.fold import fold_text
 from services.reporting.periods import local_midnight_utc, parse_period
-from services.reporting.projections import Projector
+from services.reporting.projections import CURRENT_ID, Projector
+from services.reporting.projections import META_COLLECTION as PROJECTION_META
 from services.reporting.simulation import simulate, start_of_month
 from services.reporting.workbook import read_table
 
@@ -420,11 +421,17 @@ def test_board_folded_before_search_words_gets_them_at_start(run, reporting_db):
     before = rpc(run, "list_cases", {"text": "ngan hang", "page_size": 500})
     board.update_many({}, {"$unset": {"search_words": ""}})
     board.drop_index("search_words")
+    # As a board folded by the version before search words looks.
+    reporting_db[PROJECTION_META].update_one(
+        {"_id": CURRENT_ID}, {"$unset": {"shape": ""}}
+    )
 
     completed = Projector(reporting_db).upgrade()
+    again = Projector(reporting_db).upgrade()
     after = rpc(run, "list_cases", {"text": "ngan hang", "page_size": 500})
 
     assert completed == board.count_documents({})
+    assert again == 0
     assert "search_words" in board.index_information()
     assert after == before
 
