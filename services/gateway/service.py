@@ -34,7 +34,13 @@ from phoihop.auth import (
 )
 from phoihop.config import Config, amqp_uri
 from phoihop.deadletters import DeadLetters
-from phoihop.errors import Forbidden, NotFound, ServiceUnavailable, ValidationError
+from phoihop.errors import (
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthenticated,
+    ValidationError,
+)
 from phoihop.service import ServiceBase
 from services.gateway import schemas as s
 from services.gateway.dashboard import open_event_stream
@@ -239,7 +245,14 @@ class GatewayService(ServiceBase):
         tag="session",
     )
     def open_session(self, request, body):
-        caller = self.gate.authenticate_key(body["api_key"])
+        try:
+            caller = self.gate.authenticate_key(body["api_key"])
+        except Unauthenticated as exc:
+            # The key came in the body's field, not in an Authorization
+            # header: name the field the dashboard's form shows.
+            raise Unauthenticated(
+                exc.message, {"api_key": next(iter(exc.fields.values()), "")}
+            ) from exc
         check_action(caller, "self.read")
         seconds = int(self.settings.get("session_hours", 8.0) * 3600)
         token = self.gate.credentials.open_session(caller, seconds)

@@ -251,3 +251,17 @@ def test_session_cookie_reads_but_does_not_write(gateway, http, make_key):
     assert read.status_code == 200
     assert_error(write, 401, "unauthenticated")
     assert_error(after, 401, "unauthenticated")
+
+
+def test_session_refusal_names_the_form_field(gateway, http, make_key):
+    wrong_secret = make_key("dic", "dic_inspector")[:-4] + "zzzz"
+
+    malformed = http.post(f"{gateway}/api/v1/session", json={"api_key": "abc"})
+    unknown = http.post(f"{gateway}/api/v1/session", json={"api_key": wrong_secret})
+
+    assert assert_error(malformed, 401, "unauthenticated")["fields"] == {
+        "api_key": "expected Bearer phk_<id>_<secret>"
+    }
+    assert assert_error(unknown, 401, "unauthenticated")["fields"] == {
+        "api_key": "unknown key"
+    }
