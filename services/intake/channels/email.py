@@ -94,12 +94,22 @@ def parse(data, reporter=None):
     ]
 
 
+def _text(value):
+    """Header text as valid Unicode. Raw 8-bit bytes in a header (allowed by
+    SMTPUTF8, sent by careless clients too) come out of the parser as lone
+    surrogates, which no database can store: read them as UTF-8, and what
+    is not UTF-8 as the replacement character."""
+    if value is None:
+        return None
+    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _header(message, name):
     try:
         value = message.get(name)
     except (HeaderParseError, ValueError, IndexError):
         return None
-    return str(value) if value is not None else None
+    return _text(value)
 
 
 def _sender(message):
@@ -109,10 +119,11 @@ def _sender(message):
     except (HeaderParseError, ValueError, IndexError):
         addresses = ()
     for address in addresses:
-        if address.addr_spec and "@" in address.addr_spec:
-            contact = {"email": address.addr_spec[:254]}
+        email = _text(address.addr_spec)
+        if email and "@" in email:
+            contact = {"email": email[:254]}
             if address.display_name:
-                contact["name"] = address.display_name[:200]
+                contact["name"] = _text(address.display_name)[:200]
             return {"kind": "citizen", "contact": contact}
     return None
 
@@ -131,8 +142,14 @@ def _content(part):
     # get_content() decodes the transfer encoding and the charset; an
     # unknown charset falls back to UTF-8 with replacement so the text is
     # still read (the raw message is kept for audit).
+    if part.get_content_maintype() == "text" and part.get_param("charset") is None:
+        # No charset named: the standard says ASCII, but 8-bit Vietnamese
+        # text without one is UTF-8 far more often than anything else.
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", "replace")
     try:
-        return part.get_content()
+        content = part.get_content()
+        return _text(content) if isinstance(content, str) else content
     except (LookupError, UnicodeError, AssertionError, KeyError):
         payload = part.get_payload(decode=True) or b""
         return payload.decode("utf-8", "replace")
@@ -179,7 +196,8 @@ def _attachments(message):
             content = content.encode("utf-8")
         elif not isinstance(content, bytes):
             content = part.get_payload(decode=True) or b""
-        files.append(attachment(content, part.get_filename(), part.get_content_type()))
+        filename = _text(part.get_filename())
+        files.append(attachment(content, filename, part.get_content_type()))
         if len(files) >= MAX_ATTACHMENTS:
             break
     return files

@@ -60,6 +60,22 @@ def test_missing_from_header_makes_an_anonymous_report():
     assert report["attachments"][0]["filename"] == "test.pdf"
 
 
+def test_raw_utf8_sender_name_and_body_are_read_as_utf8():
+    raw = (
+        'From: "Phạm Thu Trang" <trang@example.vn>\nSubject: Tin giả\n'
+        "Content-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\n"
+        "Trang giả mạo ngân hàng \xff"
+    ).encode("utf-8", "surrogateescape")
+
+    report = PARSERS["email"](raw.replace(b"\xc3\xbf", b"\xff"))[0]
+
+    assert report["reporter"]["contact"]["name"] == "Phạm Thu Trang"
+    assert report["content_items"][0]["captured_text"].startswith("Trang giả mạo")
+    # Stored as JSON and BSON are: no lone surrogate is left anywhere.
+    json.dumps(report, ensure_ascii=False).encode("utf-8")
+    ReportInputSchema().load(report)
+
+
 def test_mbox_splits_into_messages():
     one = (SAMPLES / "email" / "flanker_8bitmime.eml").read_bytes()
     two = (SAMPLES / "email" / "thunderbird_sample01.eml").read_bytes()

@@ -53,7 +53,8 @@ def _read(parser, data):
         assert exc.reason
         return
     assert isinstance(reports, list) and reports
-    json.dumps(reports)
+    # What the database stores: valid UTF-8, no lone surrogate left.
+    json.dumps(reports, ensure_ascii=False).encode("utf-8")
 
 
 @pytest.mark.parametrize("channel", sorted(PARSERS))
@@ -76,6 +77,21 @@ def test_json_parser_survives_arbitrary_documents(channel, document):
 @given(text=st.text(max_size=2000))
 def test_email_parser_survives_arbitrary_text(text):
     _read(PARSERS["email"], text.encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(
+    name=st.binary(max_size=60),
+    subject=st.binary(max_size=60),
+    body=st.binary(max_size=300),
+)
+def test_email_parser_survives_raw_bytes_in_headers_and_body(name, subject, body):
+    message = (
+        b'From: "' + name.replace(b"\n", b" ") + b'" <a@example.vn>\n'
+        b"Subject: " + subject.replace(b"\n", b" ") + b"\n"
+        b"Content-Type: text/plain\nContent-Transfer-Encoding: 8bit\n\n" + body
+    )
+    _read(PARSERS["email"], message)
 
 
 @FUZZ
