@@ -125,6 +125,11 @@ class Intake:
     def validate(self, form):
         """The report form loaded by the schema, limits of the configuration
         applied; raises ``Rejected`` naming the fields."""
+        broken = _lone_surrogate(form)
+        if broken is not None:
+            # JSON may carry "\udce1"; no database can store it.
+            reason = "not valid Unicode (a lone surrogate code point)"
+            raise Rejected(f"{broken} is {reason}", {broken: reason})
         try:
             report = ReportInputSchema().load(form)
         except SchemaError as exc:
@@ -959,6 +964,27 @@ def _event_item(item):
         "posted_at": item.get("posted_at"),
         "attachments": item.get("attachments") or [],
     }
+
+
+def _lone_surrogate(value, path=""):
+    """The path of the first text holding a lone surrogate, or None."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "input"
+        return None
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), v) for key, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, item in items:
+        found = _lone_surrogate(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _flatten(messages, prefix=""):

@@ -40,13 +40,20 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import PyMongoError
 
 from phoihop.agencies import load_registry
 from phoihop.bus import subscribe
 from phoihop.cases import STATES
 from phoihop.config import Config
 from phoihop.constants import CLASSIFICATIONS
-from phoihop.errors import EXPECTED_ERRORS, Conflict, NotFound, ValidationError
+from phoihop.errors import (
+    EXPECTED_ERRORS,
+    Conflict,
+    NotFound,
+    PhoihopError,
+    ValidationError,
+)
 from phoihop.events import ActorSchema, UtcDateTime
 from phoihop.legal import load_catalogue
 from phoihop.reports import CHANNELS, MAX_TEXT_CHARS, SEVERITIES, ReportSchema
@@ -273,7 +280,7 @@ class IntakeService(ServiceBase):
             form["idempotency_key"] = idempotency_key
         raw = json.dumps(
             report, ensure_ascii=False, default=str, sort_keys=True
-        ).encode()
+        ).encode("utf-8", "surrogatepass")
         limit = self.settings["limits"]["max_input_bytes"]
         if len(raw) > limit:
             raise ValidationError(
@@ -677,6 +684,24 @@ class IntakeService(ServiceBase):
                     actor,
                     form.get("idempotency_key"),
                 )
+            except (PhoihopError, PyMongoError):
+                # Refused, or the database is away: the caller is told and
+                # still holds the input.
+                raise
+            except Exception as exc:  # noqa: BLE001 - kept, not lost
+                # A fault of ours on an input we accepted: the input is kept
+                # in quarantine (the transaction left nothing else behind)
+                # and can be resubmitted once the fault is fixed.
+                self.log.exception("input_failed", channel=channel)
+                result = intake.quarantine(
+                    channel,
+                    raw,
+                    f"the input could not be processed ({type(exc).__name__}); "
+                    "kept to be resubmitted",
+                    {"input": "processing failed"},
+                    actor,
+                    form.get("idempotency_key"),
+                )
             self._log_result(result, channel)
             results.append(result)
 
@@ -737,7 +762,7 @@ class IntakeService(ServiceBase):
         raw_text = row.get("raw") if isinstance(row, dict) else None
         raw = (
             raw_text if isinstance(raw_text, str) else json.dumps(row, default=str)
-        ).encode()
+        ).encode("utf-8", "surrogatepass")
         key = f"{channel}:{file_sha256}:{number}" if file_sha256 and number else None
         context = {"row": number, "filename": filename, "file_sha256": file_sha256}
         if not isinstance(row, dict) or not isinstance(number, int):
@@ -845,7 +870,8 @@ def _raw_bytes(data, encoding):
     if isinstance(data, str):
         return data.encode("utf-8", "surrogatepass"), None
     if isinstance(data, (dict, list)):
-        return json.dumps(data, ensure_ascii=False, default=str).encode(), data
+        raw = json.dumps(data, ensure_ascii=False, default=str)
+        return raw.encode("utf-8", "surrogatepass"), data
     raise ValidationError(
         "data must be text, base64 text or a JSON object", {"data": "text or object"}
     )

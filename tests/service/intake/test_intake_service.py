@@ -430,6 +430,22 @@ def test_bad_api_input_is_refused_naming_the_field(intake, report, field):
     assert field in refused.value.fields
 
 
+def test_lone_surrogate_is_refused_by_the_api_and_quarantined_on_a_channel(intake):
+    # "\udce1" is valid JSON but not Unicode any database can store.
+    call = json.loads(
+        '{"summary": "Ph\\udce1m gọi báo tin giả", "called_at": "2026-12-03T08:15:00"}'
+    )
+    with entrypoint_hook(intake, "submit_report") as submit:
+        with pytest.raises(ValidationError) as refused:
+            submit(api_report(text=call["summary"]), OFFICER)
+    with entrypoint_hook(intake, "submit_input") as submit_input:
+        kept = submit_input("phone", json.dumps(call), OFFICER)["results"][0]
+
+    assert "content_items.0.captured_text" in refused.value.fields
+    assert kept["outcome"] == "quarantined"
+    assert "surrogate" in kept["reason"]
+
+
 def test_ten_megabytes_of_text_is_refused_not_crashed(intake):
     with entrypoint_hook(intake, "submit_report") as submit:
         with pytest.raises(ValidationError) as refused:
