@@ -183,7 +183,9 @@ def test_a_second_run_opens_new_cases_and_leaves_open_ones_alone(stack, rpc):
     # joins that case, which is not walked a second time.
     assert ministry.case_id == old_ministry.case_id
     assert ministry.state == "escalated"
-    assert "lần chạy trước" in ministry.steps[-1]
+    assert any(
+        words in ministry.steps[-1] for words in ("lần chạy trước", "earlier run")
+    )
     # The rejected case is over: the same report opens a new case.
     assert criticism.case_id != old_criticism.case_id
     assert criticism.state == old_criticism.state == "rejected"

@@ -47,8 +47,9 @@ COMMAND_MODULES = (
 @click.pass_context
 def main(context, lang):
     """phoihop: phối hợp xử lý thông tin xấu, độc trên không gian mạng."""
-    if lang:
-        set_language(lang)
+    # Set on every call, so that one call's --lang does not outlive it in
+    # a process that runs several (None: PHOIHOP_LANG or Vietnamese).
+    set_language(lang)
     if context.invoked_subcommand != "run":
         # A command talks to the user through its own messages; library and
         # operator logs only when something goes wrong (a service configures
