@@ -98,12 +98,29 @@ def _agency(code):
 
 
 def _agencies(case):
-    names = []
-    for item in case.get("agencies") or ():
-        code = item if isinstance(item, str) else item.get("agency")
-        role = "" if isinstance(item, str) else item.get("role") or ""
-        names.append(f"{_agency(code)}*" if role == "lead" else _agency(code))
-    return ", ".join(names) or _agency(case.get("lead"))
+    """The lead (marked *) and the other agencies of a case. A case record
+    lists them with their roles; a board row has the lead and the codes."""
+    if case.get("agencies"):
+        names = []
+        for item in case["agencies"]:
+            code = item if isinstance(item, str) else item.get("agency")
+            role = "" if isinstance(item, str) else item.get("role") or ""
+            names.append(f"{_agency(code)}*" if role == "lead" else _agency(code))
+        return ", ".join(names)
+    lead = case.get("lead")
+    others = [code for code in case.get("agency_codes") or () if code != lead]
+    return ", ".join(
+        ([f"{_agency(lead)}*"] if lead else []) + list(map(_agency, others))
+    )
+
+
+def _row_categories(item):
+    """Confirmed categories, or the suggested ones marked as suggestions."""
+    if item.get("categories"):
+        return _categories(item["categories"])
+    if item.get("suggested_categories"):
+        return _categories(item["suggested_categories"]) + t(" (gợi ý)", " (suggested)")
+    return ""
 
 
 def _categories(codes):
@@ -194,10 +211,10 @@ def list_cases(
         )
         table.add_row(
             str(item.get("case_id") or item.get("_id")),
-            title[:80],
+            title,
             _state(item.get("state")),
             _agencies(item),
-            ", ".join(item.get("categories") or ()),
+            _row_categories(item),
             local_time(last.get("at") or item.get("opened_at")),
         )
     console.print(keep_whole(table, 0))
