@@ -151,7 +151,10 @@ def assigned_roles(doc):
 
 
 def case_categories(doc):
-    return list(doc.get("categories") or doc.get("suggested_categories") or [])
+    """The categories an officer confirmed. A report to the City counts
+    decisions, not the triage rules' suggestions: a case still waiting
+    for its triage counts as not yet categorised."""
+    return list(doc.get("categories") or [])
 
 
 def _rate(part, whole):
@@ -290,7 +293,9 @@ def _received_tables(data, received, period):
             ),
             ["text", "int"],
             total=["Tổng số vụ việc", len(received)],
-            note="Một vụ việc có thể thuộc nhiều nhóm nội dung.",
+            note="Một vụ việc có thể thuộc nhiều nhóm nội dung. Nhóm nội dung "
+            "do cán bộ xác nhận khi phân loại; vụ việc chưa được xác nhận "
+            "phân loại tính vào dòng Chưa phân loại.",
         )
     )
     order = {state: index for index, state in enumerate(STATES)}

@@ -181,6 +181,24 @@ def test_month_report_receipts_match_the_log(month_report, workbook, reporting_d
     }
 
 
+def test_month_report_categories_are_the_confirmed_ones(workbook, reporting_db):
+    opened = {e["case_id"] for e in logged(reporting_db, "case.opened")}
+    confirmed = {}
+    for entry in logged(reporting_db, "case.triaged"):
+        confirmed[entry["case_id"]] = entry["event"]["payload"]["categories"]
+    expected = Counter()
+    for case_id in opened:
+        for code in confirmed.get(case_id) or ["uncategorised"]:
+            expected[code] += 1
+    _, rows, _ = read_table(workbook, "received_by_category")
+
+    assert {row[0]: row[1] for row in rows} == {
+        "Chưa phân loại" if code == "uncategorised" else labels.category(code): n
+        for code, n in expected.items()
+    }
+    assert expected["uncategorised"] > 0
+
+
 def test_month_report_states_at_the_end_of_the_month_match_the_log(
     workbook, reporting_db
 ):
