@@ -152,10 +152,18 @@ class SampleFeeder:
         self.inputs = Counter()
         self.not_sent = {}
         self.case_ids = {}
+        # The cases this run opened: the only ones its officer triages.
+        self.opened = set()
         # The summary lists the quarantine entries of this run only.
         self.started_at = datetime.now(UTC)
 
+    def _note_opened(self, result):
+        for item in result.get("results") or ():
+            if item.get("outcome") == "opened" and item.get("case_id"):
+                self.opened.add(item["case_id"])
+
     def _count(self, source, result, inputs=1):
+        self._note_opened(result)
         summary = result.get("summary", {})
         self.inputs[source] += inputs
         previous = Counter(self.by_source.get(source, {}))
@@ -193,6 +201,7 @@ class SampleFeeder:
                 filename=path.name,
                 file_sha256=batch.file_key(data),
             )
+            self._note_opened(result)
             totals.update(result["summary"])
             progress.advance(task, len(chunk))
         self._count(relative, {"summary": dict(totals)}, inputs=len(rows))
@@ -240,6 +249,7 @@ class SampleFeeder:
                 "text": getattr(row, "values", {}).get("text", ""),
             }
             result = self.rpc.intake.submit_input("sms", payload, self.actor)
+            self._note_opened(result)
             totals.update(result["summary"])
             progress.advance(task)
         self._count(relative, {"summary": dict(totals)}, inputs=len(rows))
@@ -694,10 +704,16 @@ class Scenario:
         return escalation
 
 
-def triage_suggested(rpc, console, progress, limit=2000):
-    """Confirm the triage of every received case with its suggested
-    categories, as the officer on duty would after reading them."""
-    cases = rpc.intake.list_cases("received", limit)
+def triage_suggested(rpc, console, progress, case_ids, limit=5000):
+    """Confirm the triage of the received cases among ``case_ids`` (those
+    the demo opened) with their suggested categories, as the officer on
+    duty would after reading them. Cases others submitted to the same
+    stack are left for their own officers."""
+    cases = [
+        case
+        for case in rpc.intake.list_cases("received", limit)
+        if case["case_id"] in case_ids
+    ]
     task = progress.add_task(
         t("Xác nhận phân loại", "Confirming triage"), total=len(cases)
     )

@@ -24,9 +24,10 @@ from phoihop.demo import (
     build_progress,
     provision_credentials,
     settle,
+    triage_suggested,
     wait_for_agencies,
 )
-from phoihop.playbook import wait_until
+from phoihop.playbook import DIC_OFFICER, wait_until
 from phoihop.testing_stack import ServiceStack
 
 pytestmark = pytest.mark.timeout(900)
@@ -189,6 +190,28 @@ def test_a_second_run_opens_new_cases_and_leaves_open_ones_alone(stack, rpc):
     # The rejected case is over: the same report opens a new case.
     assert criticism.case_id != old_criticism.case_id
     assert criticism.state == old_criticism.state == "rejected"
+
+
+def test_demo_triages_the_cases_it_opened_and_no_one_elses(stack, rpc):
+    feeder = SampleFeeder(rpc, console=None)
+    progress = build_progress(Console(file=io.StringIO()))
+    feeder.feed_each(progress, "stix/*.json", "stix")
+    foreign = rpc.intake.submit_report(
+        {
+            "reporter": {"kind": "citizen"},
+            "content_items": [{"url": "https://www.facebook.com/nguoikhac/posts/9"}],
+        },
+        DIC_OFFICER,
+    )
+
+    confirmed = triage_suggested(
+        rpc, Console(file=io.StringIO()), progress, feeder.opened
+    )
+
+    assert feeder.opened and confirmed == len(feeder.opened)
+    assert rpc.intake.get_case(foreign["case_id"])["state"] == "received"
+    for case_id in feeder.opened:
+        assert rpc.intake.get_case(case_id)["state"] != "received"
 
 
 def test_demo_summary_accounts_for_every_sample_email(stack, rpc, scenario):

@@ -74,7 +74,7 @@ def demo(sms_limit, keep):
             console.print(
                 t("4. Cán bộ xác nhận phân loại", "4. Officer confirms triage")
             )
-            scenario.triage_suggested(rpc, console, progress)
+            scenario.triage_suggested(rpc, console, progress, feeder.opened)
             console.print(
                 t(
                     "5. Chờ các cơ quan nhận hết thông báo",
