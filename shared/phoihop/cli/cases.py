@@ -114,6 +114,22 @@ def _agencies(case):
     )
 
 
+def _title(case):
+    """The title, or where a classified case keeps it. The board holds no
+    title of a classified case; a reader cleared for it finds it in the
+    timeline's opening event."""
+    if case.get("title"):
+        return case["title"]
+    for event in case.get("timeline") or ():
+        if event.get("type") == "case.opened" and not event.get("redacted"):
+            title = (event.get("payload") or {}).get("title")
+            if title:
+                return title
+    if case.get("redacted") or case.get("classified"):
+        return t("[nội dung mật]", "[classified]")
+    return ""
+
+
 def _row_categories(item):
     """Confirmed categories, or the suggested ones marked as suggestions."""
     if item.get("categories"):
@@ -204,11 +220,7 @@ def list_cases(
         table.add_column(column)
     for item in items:
         last = item.get("last_event") or {}
-        title = (
-            t("[nội dung mật]", "[classified]")
-            if item.get("redacted")
-            else (item.get("title") or "")
-        )
+        title = _title(item)
         table.add_row(
             str(item.get("case_id") or item.get("_id")),
             title,
@@ -252,7 +264,7 @@ def show_case(case_id, as_json, api_key):
                 "[yellow]Classified content hidden for your clearance.[/]",
             )
         )
-    console.print(f"{t('Tiêu đề', 'Title')}: {case.get('title') or ''}")
+    console.print(f"{t('Tiêu đề', 'Title')}: {_title(case)}")
     console.print(f"{t('Cơ quan', 'Agencies')}: {_agencies(case)}")
     console.print(
         f"{t('Nhóm nội dung', 'Categories')}: {_categories(case.get('categories'))}"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from phoihop.cli.cases import _agencies, _row_categories
+from phoihop.cli.cases import _agencies, _row_categories, _title
 from phoihop.i18n import set_language
 
 
@@ -31,3 +31,15 @@ def test_suggested_categories_are_marked_as_suggestions():
 
     assert confirmed == "Lừa đảo, chiếm đoạt tài sản"
     assert suggested == "Lừa đảo, chiếm đoạt tài sản (gợi ý)"
+
+
+def test_classified_case_title_comes_from_its_timeline_or_says_classified():
+    opened = {"type": "case.opened", "payload": {"title": "Lộ văn bản mật"}}
+    hidden = {**opened, "payload": {}, "redacted": True}
+
+    cleared = _title({"title": None, "classified": True, "timeline": [opened]})
+    not_cleared = _title({"title": None, "classified": True, "timeline": [hidden]})
+    board_row = _title({"title": None, "classified": True})
+
+    assert cleared == "Lộ văn bản mật"
+    assert not_cleared == board_row == "[nội dung mật]"
