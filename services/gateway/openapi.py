@@ -121,7 +121,7 @@ def _operation(name, entrypoint):
     if entrypoint.response is not None:
         success["content"] = {"application/json": {"schema": entrypoint.response}}
     operation["responses"][str(entrypoint.status)] = success
-    if entrypoint.status == 201 and name == "submit_report":
+    if entrypoint.status == 201 and name in ("submit_report", "submit_input"):
         # A repeated Idempotency-Key creates nothing: the first outcome, 200.
         operation["responses"]["200"] = {
             "description": "The Idempotency-Key was seen: what the first became",

@@ -119,7 +119,11 @@ class CaseListQuery(_Strict):
     category = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     text = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=200),
+        validate=[
+            validate.Length(min=1, max=200),
+            # Blank text would match every case, which no search means.
+            validate.Regexp(r"\s*\S", error="must not be blank"),
+        ],
         metadata={
             "description": "words of the title or the case id, from the start "
             "of a word, with or without diacritics ('ngan hang' finds "

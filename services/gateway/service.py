@@ -339,13 +339,16 @@ class GatewayService(ServiceBase):
         summary="Submit one input of a channel as it arrived (email, SMS, edXML...)",
     )
     def submit_input(self, request, caller, body):
-        return self.intake.submit_input(
+        result = self.intake.submit_input(
             body["channel"],
             body["data"],
             actor=caller.actor(),
             encoding=body["encoding"],
             idempotency_key=body["idempotency_key"] or _idempotency_key(request),
         )
+        # As for a report: an input seen before creates nothing (200).
+        outcomes = {item.get("outcome") for item in result.get("results") or ()}
+        return (200, result) if outcomes == {"duplicate"} else result
 
     @api(
         "GET",

@@ -265,3 +265,15 @@ def test_session_refusal_names_the_form_field(gateway, http, make_key):
     assert assert_error(unknown, 401, "unauthenticated")["fields"] == {
         "api_key": "unknown key"
     }
+
+
+def test_blank_search_text_is_refused_naming_the_field(gateway, http, make_key):
+    key = make_key("dic", "dic_inspector")
+
+    refused = http.get(
+        f"{gateway}/api/v1/cases", params={"text": "   "}, headers=auth(key)
+    )
+
+    assert assert_error(refused, 400, "validation_error")["fields"] == {
+        "text": "must not be blank"
+    }

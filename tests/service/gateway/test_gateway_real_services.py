@@ -76,3 +76,19 @@ def test_idempotency_key_answers_created_then_seen_then_conflict(
     assert clash.json()["error"]["fields"] == {
         "idempotency_key": "already used for another report"
     }
+
+
+def test_an_input_sent_again_answers_200_with_what_it_became(real_gateway, make_key):
+    headers = {**auth(make_key("dic", "officer")), "Idempotency-Key": "sms-gw-31"}
+    body = {"channel": "sms", "data": '{"from": "+84900000031", "text": "LD gia"}'}
+
+    def post():
+        return requests.post(
+            f"{real_gateway}/api/v1/inputs", json=body, headers=headers, timeout=60
+        )
+
+    created, seen = post(), post()
+
+    assert created.status_code == 201, created.text
+    assert seen.status_code == 200, seen.text
+    assert [r["outcome"] for r in seen.json()["results"]] == ["duplicate"]
