@@ -599,7 +599,10 @@ def _deadline_tables(data, records, agency, now):
             ],
             _COMPLIANCE_FORMATS,
             total=compliance_row("Tổng cộng", all_counts),
-            note="Tỷ lệ đúng hạn tính trên số thời hạn đã đến hạn và đã có kết quả.",
+            note="Hạn chót trong kỳ = Đúng hạn + Trễ hạn + Quá hạn chưa thực hiện "
+            "+ Chưa đến hạn; thời hạn đã hủy (vụ việc gộp hoặc không vi phạm) "
+            "không tính vào. Tỷ lệ đúng hạn tính trên số thời hạn đã đến hạn và "
+            "đã có kết quả.",
         )
     )
 
