@@ -56,3 +56,27 @@ def test_restart_of_an_unknown_process_names_the_known_ones(local_stack):
     assert result.returncode == 2
     assert "routng" in result.stderr
     assert "routing" in result.stderr
+
+
+def test_up_says_what_it_started_and_what_was_running(local_stack):
+    local, env = local_stack
+    try:
+        first = dev(env, "up", "routing")
+        again = dev(env, "up", "routing")
+    finally:
+        local.stop_process("routing")
+
+    assert first.returncode == 0, first.stderr
+    assert "Started: routing" in first.stderr
+    assert "Already running: secantusdb" in first.stderr
+    assert "Already running: secantusdb, routing" in again.stderr
+    assert "Started" not in again.stderr
+
+
+def test_status_exits_1_when_a_process_is_down(local_stack):
+    _, env = local_stack
+
+    result = dev(env, "status")
+
+    assert result.returncode == 1
+    assert "secantusdb" in result.stdout and "not running" in result.stdout

@@ -54,8 +54,14 @@ def up(services, wait):
     """Khởi động SecantusDB và các dịch vụ (Start the database and services)."""
     require_rabbitmq()
     local = stack.Stack()
+    asked = ["secantusdb", *(list(services) or stack.available_services())]
+    running = [name for name in asked if local.read_pid(name)]
     names = local.up(list(services) or None)
-    console.print(t("Đã khởi động: ", "Started: ") + ", ".join(["secantusdb", *names]))
+    started = [name for name in asked if name not in running]
+    if started:
+        console.print(t("Đã khởi động: ", "Started: ") + ", ".join(started))
+    if running:
+        console.print(t("Đang chạy sẵn: ", "Already running: ") + ", ".join(running))
     if wait:
         pending = local.wait_healthy(names, timeout=90)
         if pending:
