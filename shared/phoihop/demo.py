@@ -220,8 +220,11 @@ class SampleFeeder:
                 data, encoding = json.loads(path.read_text(encoding="utf-8")), "text"
             else:
                 data, encoding = path.read_text(encoding="utf-8"), "text"
+            # A post has no id of its own to key it: its file name does, so
+            # a second run finds it again instead of adding a report.
+            key = f"sample:{path.relative_to(self.samples)}" if json_input else None
             result = self.rpc.intake.submit_input(
-                channel, data, self.actor, encoding=encoding
+                channel, data, self.actor, encoding=encoding, idempotency_key=key
             )
             self._count(pattern, result)
             for item in result["results"]:
@@ -322,7 +325,7 @@ TYPED_REPORTS = {
             "from": "+84988777666",
             "to": "5656",
             "id": "demo-escalation-1",
-            "text": "V Trang mạng kêu gọi tụ tập gây rối, chống chính quyền tại "
+            "text": "Trang mạng kêu gọi tụ tập gây rối, chống chính quyền tại "
             "trung tâm thành phố cuối tuần này "
             "https://www.facebook.com/nhomkeugoi/posts/4004",
         },
@@ -333,7 +336,7 @@ TYPED_REPORTS = {
             "from": "+84977666555",
             "to": "5656",
             "id": "demo-ministry-1",
-            "text": "V Trang web đặt ở nước ngoài đăng bài xuyên tạc lịch sử, xúc "
+            "text": "Trang web đặt ở nước ngoài đăng bài xuyên tạc lịch sử, xúc "
             "phạm anh hùng dân tộc https://xuyentac-lichsu.example/bai-5005",
         },
     ),
