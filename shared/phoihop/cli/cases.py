@@ -242,8 +242,14 @@ def list_cases(
 @cases.command("show")
 @click.argument("case_id")
 @click.option("--json", "as_json", is_flag=True, help="the record as JSON")
+@click.option(
+    "--all",
+    "every_event",
+    is_flag=True,
+    help="also the adapters' delivery receipts in the timeline",
+)
 @api_key_option
-def show_case(case_id, as_json, api_key):
+def show_case(case_id, as_json, every_event, api_key):
     """Xem một vụ việc và diễn biến (Show a case and its timeline)."""
     try:
         with _client(api_key) as client:
@@ -279,7 +285,12 @@ def show_case(case_id, as_json, api_key):
         t("Trạng thái", "State"),
     ):
         timeline.add_column(column)
+    receipts = 0
     for event in case.get("timeline") or ():
+        if not every_event and str(event.get("type", "")).startswith("adapter."):
+            # One receipt per agency and event: they bury the case's steps.
+            receipts += 1
+            continue
         actor = event.get("actor") or {}
         payload = event.get("payload") or {}
         timeline.add_row(
@@ -289,6 +300,13 @@ def show_case(case_id, as_json, api_key):
             _state(payload.get("state")),
         )
     console.print(timeline)
+    if receipts:
+        console.print(
+            t(
+                f"Ẩn {receipts} xác nhận đã chuyển tới cơ quan (--all để xem).",
+                f"{receipts} delivery receipts hidden (--all shows them).",
+            )
+        )
 
 
 def _read_body(data, file):

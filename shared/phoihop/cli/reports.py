@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from phoihop.cli import EXIT_FAILED, EXIT_OK, EXIT_UNAVAILABLE, EXIT_USAGE
+from phoihop.cli.tables import keep_whole
 from phoihop.errors import ConfigError, PhoihopError, ServiceUnavailable
 from phoihop.i18n import local_time, t
 from phoihop.logging import mask_secrets
@@ -217,7 +218,9 @@ def generate(
         table.add_column(column)
     for item in record["files"]:
         table.add_row(item["format"], item["path"], item["sha256"])
-    console.print(table)
+    # The path is what the officer opens next; the hash may wrap.
+    table.columns[2].overflow = "fold"
+    console.print(keep_whole(table, 1))
 
 
 @report.command("list")

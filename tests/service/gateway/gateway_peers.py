@@ -57,7 +57,14 @@ def case_record(case_id):
                 "type": "case.opened",
                 "classification": "secret" if secret else "internal",
                 "payload": {"title": "Tin giả", "state": "received"},
-            }
+            },
+            {
+                "id": "e2",
+                "type": "adapter.delivered",
+                "classification": "internal",
+                "actor": {"agency": "police"},
+                "payload": {"event_id": "e1"},
+            },
         ],
     }
 

@@ -95,6 +95,10 @@ def test_cases_show_prints_the_case_and_its_timeline(gateway, cli):
     assert "Tin giả về dịch bệnh ở Hồng Bàng" in result.output
     assert "case.opened" in result.output
     assert "Đã phân công" in result.output
+    assert "adapter.delivered" not in result.output
+    assert "Ẩn 1 xác nhận" in result.output
+    every = cli("cases", "show", peers.CASE_ID, "--all", key=key)
+    assert "adapter.delivered" in every.output
 
 
 def test_cases_act_sends_the_body_and_reports_refusals(gateway, cli):
