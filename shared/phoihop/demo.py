@@ -814,8 +814,39 @@ def settle(rpc, seconds=30):
     return False
 
 
+class LoggedProgress(Progress):
+    """Progress for output that is not a terminal (a pipe, a CI log),
+    where the bars are not drawn: a line per task at each tenth of the way
+    and at its end, so a long step does not look stuck."""
+
+    def __init__(self, console):
+        super().__init__(console=console, transient=False, disable=True)
+        self._printed = {}
+
+    def update(self, task_id, **changes):
+        super().update(task_id, **changes)
+        self._report(task_id)
+
+    def advance(self, task_id, advance=1):
+        super().advance(task_id, advance)
+        self._report(task_id)
+
+    def _report(self, task_id):
+        task = self._tasks[task_id]
+        if not task.total:
+            return
+        tenth = int(10 * min(task.completed, task.total) / task.total)
+        if tenth > self._printed.get(task_id, 0):
+            self._printed[task_id] = tenth
+            self.console.print(
+                f"  {task.description}: {int(task.completed):,}/{int(task.total):,}"
+            )
+
+
 def build_progress(console):
-    return Progress(console=console, transient=False)
+    if console.is_terminal:
+        return Progress(console=console, transient=False)
+    return LoggedProgress(console)
 
 
 def current_month():
