@@ -14,7 +14,7 @@ def test_piped_progress_prints_a_line_at_each_tenth_and_at_the_end():
         for _ in range(40):
             progress.advance(task)
 
-    lines = out.getvalue().splitlines()
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
 
     assert isinstance(progress, LoggedProgress)
     assert len(lines) == 10
