@@ -11,6 +11,7 @@ from rich.table import Table
 from phoihop import stack as local_stack
 from phoihop.cli import EXIT_FAILED
 from phoihop.cli.dev import require_rabbitmq
+from phoihop.cli.tables import keep_whole
 from phoihop.i18n import t
 from services.reporting import labels
 
@@ -306,7 +307,7 @@ def _scenario_table(walks):
             labels.state(item.state) if item.state else "-",
             "; ".join(item.steps),
         )
-    return table
+    return keep_whole(table, 1)
 
 
 commands = (demo,)
