@@ -55,6 +55,15 @@ def _client(api_key):
     return PhoihopClient(api_key=api_key)
 
 
+STATUS_LEADS = {
+    400: ("Dữ liệu không hợp lệ", "Invalid input"),
+    404: ("Không tìm thấy", "Not found"),
+    409: ("Không thực hiện được ở trạng thái hiện tại", "Not allowed in this state"),
+    429: ("Quá nhiều yêu cầu, thử lại sau", "Too many requests, try later"),
+    503: ("Dịch vụ tạm thời chưa sẵn sàng, thử lại sau", "Service busy, try later"),
+}
+
+
 def _fail(exc):
     """Print an API error with its fields and leave with the right code."""
     if isinstance(exc, ApiUnreachable):
@@ -77,10 +86,13 @@ def _fail(exc):
             )
         )
     else:
+        # The services' messages are in English (they go to logs and to
+        # other systems too); the lead says in Vietnamese what happened.
+        vi, en = STATUS_LEADS.get(exc.status, ("Lỗi", "Error"))
         errors.print(
             t(
-                f"[red]Lỗi ({exc.status}):[/] {exc.message}",
-                f"[red]Error ({exc.status}):[/] {exc.message}",
+                f"[red]{vi} ({exc.status}):[/] {exc.message}",
+                f"[red]{en} ({exc.status}):[/] {exc.message}",
             )
         )
     for field, reason in (exc.fields or {}).items():
