@@ -127,6 +127,16 @@ def _catalogue():
         return None
 
 
+def known_category(code):
+    catalogue = _catalogue()
+    return catalogue is None or code in catalogue.categories
+
+
+def known_agency(code):
+    registry = _registry()
+    return registry is None or code in registry
+
+
 def category(code):
     catalogue = _catalogue()
     if catalogue is None or not code:

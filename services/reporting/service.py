@@ -211,6 +211,17 @@ class ReportingService(ServiceBase):
     @rpc(expected_exceptions=EXPECTED_ERRORS)
     def list_cases(self, filters=None):
         loaded = _load(CaseFilterSchema(), filters, "filters")
+        # An unknown code would find nothing and look like an empty board.
+        if loaded["agency"] and not labels.known_agency(loaded["agency"]):
+            raise ValidationError(
+                f"agency {loaded['agency']!r} is not in the agency registry",
+                {"agency": "not an agency of the registry"},
+            )
+        if loaded["category"] and not labels.known_category(loaded["category"]):
+            raise ValidationError(
+                f"category {loaded['category']!r} is not in the legal-basis catalogue",
+                {"category": "not a category of the catalogue"},
+            )
         return queries.list_cases(self.ledger.projection(), loaded)
 
     @rpc(expected_exceptions=EXPECTED_ERRORS)

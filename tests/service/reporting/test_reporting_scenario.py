@@ -415,6 +415,17 @@ def test_case_list_filters_combine(run, reporting_db):
 
 
 @pytest.mark.parametrize(
+    ("filters", "field"),
+    [({"agency": "polise"}, "agency"), ({"category": "fraud"}, "category")],
+)
+def test_unknown_agency_or_category_is_refused_not_an_empty_board(run, filters, field):
+    with pytest.raises(ValidationError) as refused:
+        rpc(run, "list_cases", filters)
+
+    assert field in refused.value.fields
+
+
+@pytest.mark.parametrize(
     "text", ["gia mao ngan hang", "Giả mạo ngân", "ngân hàng", "an hang", "ZZ"]
 )
 def test_text_search_misses_no_case_the_phrase_starts_a_word_in(
