@@ -358,6 +358,11 @@ def quarantine_show(quarantine_id, raw_to):
     for key, reason in (entry.get("fields") or {}).items():
         console.print(f"  {key}: {reason}")
     console.print(t("Nhận lúc: ", "Received: ") + local_time(entry["received_at"]))
+    if entry.get("resubmitted_as"):
+        console.print(
+            t("Đã gửi lại, thành báo cáo: ", "Resubmitted as reports: ")
+            + ", ".join(entry["resubmitted_as"])
+        )
     if raw_to:
         Path(raw_to).write_bytes(base64.b64decode(entry["raw_base64"]))
         console.print(

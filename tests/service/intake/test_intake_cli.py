@@ -81,3 +81,18 @@ def test_triage_with_an_unknown_category_exits_with_bad_input(run):
         "triage", "confirm", "case-missing", "--category", "x", "--severity", "low"
     )
     assert result.exit_code == 2
+
+
+def test_shown_entry_says_which_report_its_resubmission_became(run, tmp_path):
+    bad, fixed = tmp_path / "bad.json", tmp_path / "fixed.json"
+    bad.write_text('{"from": "0900123456", "text": "   "}')
+    fixed.write_text('{"from": "0900123456", "text": "S 0911222999 quảng cáo rác"}')
+
+    run("submit", str(bad), "--channel", "sms")
+    quarantine_id = "q-" + run("quarantine", "list").output.split("q-", 1)[1].split()[0]
+    resubmitted = run("quarantine", "resubmit", quarantine_id, str(fixed))
+    shown = run("quarantine", "show", quarantine_id)
+
+    assert resubmitted.exit_code == 0, resubmitted.output
+    report_id = shown.output.split("rpt-", 1)[1].split()[0]
+    assert f"rpt-{report_id}" in resubmitted.output
