@@ -317,7 +317,11 @@ class GatewayService(ServiceBase):
                     "an agency reports in its own name",
                     {"reporter.agency": f"must be {caller.agency}"},
                 )
-        if reporter["kind"] == "agency" and not reporter.get("officer"):
+        # The caller's officer is the reporter's only when reporting in its
+        # own agency's name; DIC recording another agency's report leaves the
+        # officer to the form (the audit keeps who submitted it).
+        own = reporter.get("agency") == caller.agency
+        if reporter["kind"] == "agency" and own and not reporter.get("officer"):
             reporter["officer"] = caller.officer
         # A client that retries sends the same Idempotency-Key: intake then
         # answers with what the first submission became.
