@@ -174,6 +174,13 @@ def test_a_second_run_opens_new_cases_and_leaves_open_ones_alone(stack, rpc):
     first, second = Scenario(rpc, console=None), Scenario(rpc, console=None)
     first.walk_kind("ministry")
     first.walk_kind("criticism")
+    # As between two runs: intake has followed where the cases went.
+    for walk in first.walks:
+        wait_until(
+            f"intake following {walk.case_id} to {walk.state}",
+            lambda walk=walk: rpc.intake.get_case(walk.case_id)["state"] == walk.state,
+            60,
+        )
 
     second.walk_kind("ministry")
     second.walk_kind("criticism")
