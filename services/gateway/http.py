@@ -244,6 +244,7 @@ class ApiEndpoint(HttpRequestHandler):
         query=None,
         response=None,
         status=200,
+        also=None,
         summary="",
         description="",
         tag="",
@@ -257,6 +258,9 @@ class ApiEndpoint(HttpRequestHandler):
         self.query = query
         self.response = response
         self.status = status
+        # Other success statuses the handler may answer with, by the
+        # description the API document gives them.
+        self.also = also or {}
         self.summary = summary
         self.description = description
         self.tag = tag

@@ -121,12 +121,8 @@ def _operation(name, entrypoint):
     if entrypoint.response is not None:
         success["content"] = {"application/json": {"schema": entrypoint.response}}
     operation["responses"][str(entrypoint.status)] = success
-    if entrypoint.status == 201 and name in ("submit_report", "submit_input"):
-        # A repeated Idempotency-Key creates nothing: the first outcome, 200.
-        operation["responses"]["200"] = {
-            "description": "The Idempotency-Key was seen: what the first became",
-            "content": success.get("content", {}),
-        }
+    for status, description in entrypoint.also.items():
+        operation["responses"][str(status)] = {**success, "description": description}
 
     errors = ["503", "502"]
     if entrypoint.body is not None or entrypoint.query is not None:

@@ -55,6 +55,8 @@ REPORT_MIMETYPES = {
 }
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 V1 = "/api/v1"
+# What a submission answers when its Idempotency-Key was seen before.
+SEEN_BEFORE = "The Idempotency-Key was seen: nothing created, what the first became"
 
 
 class GatewaySettings(Schema):
@@ -308,6 +310,7 @@ class GatewayService(ServiceBase):
         status=201,
         tag="reports",
         summary="Submit a report (Art. 5.1)",
+        also={200: SEEN_BEFORE},
     )
     def submit_report(self, request, caller, body):
         reporter = body["reporter"]
@@ -341,6 +344,7 @@ class GatewayService(ServiceBase):
         status=201,
         tag="reports",
         summary="Submit one input of a channel as it arrived (email, SMS, edXML...)",
+        also={200: SEEN_BEFORE},
     )
     def submit_input(self, request, caller, body):
         result = self.intake.submit_input(

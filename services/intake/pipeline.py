@@ -273,8 +273,7 @@ class Intake:
                 self.store, lambda tx: self._ingest(tx, report, keys, signature, actor)
             )
         except _Duplicate as duplicate:
-            existing = self._existing(report["idempotency_key"], duplicate)
-        stored = existing.pop("raw_sha256", None)
+            existing, stored = self._existing(report["idempotency_key"], duplicate)
         if same_input and stored and stored != report["raw"]["sha256"]:
             key = report["idempotency_key"]
             raise Conflict(
@@ -556,17 +555,19 @@ class Intake:
         )
 
     def _existing(self, key, duplicate):
+        """What the key's first submission became, and the SHA-256 of the
+        bytes it came with (None for keys stored before it was kept)."""
         record = self.db[IDEMPOTENCY].find_one({"_id": key}) or {}
         report = self.db[REPORTS].find_one(
             {"_id": record.get("report_id")}, {"case_id": 1}
         )
-        return {
+        answer = {
             "outcome": DUPLICATE,
             "report_id": record.get("report_id"),
             "case_id": (report or {}).get("case_id"),
             "idempotency_key": key,
-            "raw_sha256": record.get("raw_sha256"),
         }
+        return answer, record.get("raw_sha256")
 
     # Quarantine --------------------------------------------------------
 

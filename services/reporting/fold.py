@@ -80,12 +80,10 @@ def is_classified(level):
 
 
 def new_case(case_id):
-    return {
+    doc = {
         "_id": case_id,
         "case_id": case_id,
         "title": None,
-        "search": fold_text(case_id),
-        "search_words": search_words(fold_text(case_id)),
         "classification": None,
         "classified": False,
         "channel": None,
@@ -123,6 +121,8 @@ def new_case(case_id):
         "event_count": 0,
         "versions": {},
     }
+    set_search(doc, "")
+    return doc
 
 
 def _is_later(doc, key, at, seq):

@@ -145,14 +145,17 @@ def _content(part):
     if part.get_content_maintype() == "text" and part.get_param("charset") is None:
         # No charset named: the standard says ASCII, but 8-bit Vietnamese
         # text without one is UTF-8 far more often than anything else.
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", "replace")
+        return _utf8_payload(part)
     try:
         content = part.get_content()
         return _text(content) if isinstance(content, str) else content
     except (LookupError, UnicodeError, AssertionError, KeyError):
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", "replace")
+        return _utf8_payload(part)
+
+
+def _utf8_payload(part):
+    payload = part.get_payload(decode=True) or b""
+    return payload.decode("utf-8", "replace")
 
 
 def _body(message):

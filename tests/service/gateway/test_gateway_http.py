@@ -230,6 +230,11 @@ def test_openapi_document_and_docs_page_are_served(gateway, http):
         "$ref": "#/components/schemas/ReportInput"
     }
     assert submit["x-phoihop-action"] == "reports.submit"
+    # A repeated Idempotency-Key answers 200 with the record, as documented.
+    assert {"200", "201"} <= set(submit["responses"])
+    assert (
+        submit["responses"]["200"]["content"] == submit["responses"]["201"]["content"]
+    )
     assert page.status_code == 200
     assert "Tài liệu API phoihop" in page.text
     assert "http://" not in page.text.replace("http://www.w3.org", "")
