@@ -47,7 +47,8 @@ def parse(data, reporter=None):
     # Any text with a colon on its first line parses as a header; a message
     # carries at least one of the headers of RFC 5322 or MIME (forwarded
     # parts may carry only Content-Type).
-    if not any(message.get(name) is not None for name in MESSAGE_HEADERS):
+    # By name only: reading a header parses it, and a malformed one raises.
+    if not any(name.lower() in MESSAGE_HEADERS for name in message.keys()):
         raise ParseError(
             "the input has none of the headers of a mail message "
             "(From, To, Subject, Date, Message-ID, Content-Type)",
